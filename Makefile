@@ -1,0 +1,54 @@
+# The two commands of the README. Everything else is bootstrapped from nothing but python3:
+# a private copy of uv in .tools/, then the locked environment in .venv/.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.roost-synced
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test lint typecheck contracts pytest test-services setup clean
+
+demo: $(STAMP)
+	@bash scripts/demo.sh
+
+test: lint typecheck contracts pytest
+
+setup: $(STAMP)
+
+$(UV):
+	@echo "==> bootstrapping uv $(UV_VERSION) into $(TOOLS)/"
+	@$(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	@echo "==> installing the locked environment into $(VENV)/"
+	@$(UV) sync --frozen --all-extras --python "$$(command -v $(PYTHON))" --quiet
+	@touch $@
+
+lint: $(STAMP)
+	@echo "==> ruff"
+	@$(VENV)/bin/ruff check src tests bench scripts
+	@$(VENV)/bin/ruff format --check src tests bench scripts
+
+typecheck: $(STAMP)
+	@echo "==> mypy --strict"
+	@$(VENV)/bin/mypy
+
+contracts: $(STAMP)
+	@echo "==> import-linter"
+	@$(VENV)/bin/lint-imports --no-cache
+
+# Servers the integration tests start themselves (PostgreSQL 15, ...): installed from Debian
+# packages when missing. The tests start and stop them on 127.0.0.1.
+test-services:
+	@bash scripts/install-test-services.sh
+
+pytest: $(STAMP) test-services
+	@echo "==> pytest"
+	@$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
