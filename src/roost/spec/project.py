@@ -1,0 +1,109 @@
+"""The project: one roost.yaml with its environments and services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
+
+from roost.spec._base import SpecModel
+from roost.spec._issues import Issue, format_loc, issue_error, issues_error
+from roost.spec.analysis import Analysis
+from roost.spec.environments import Environment
+from roost.spec.fields import Name, describe
+from roost.spec.probes import Probes, Warmup
+from roost.spec.references import check_references
+from roost.spec.rollouts import Rollout
+from roost.spec.services import Replicas, Resources, Service
+
+FORMAT_VERSION = 1
+
+
+def _version(value: Any) -> Literal[1]:
+    if value == FORMAT_VERSION and isinstance(value, int) and not isinstance(value, bool):
+        return 1
+    raise issue_error(
+        f"only format version {FORMAT_VERSION} is supported, got {describe(value)}",
+        hint="write `version: 1`; a newer file needs a newer roost",
+    )
+
+
+class Defaults(SpecModel):
+    """Settings for every service that does not set them itself (a service's own value replaces
+    the default as a whole; nothing is merged key by key)."""
+
+    replicas: Replicas | None = Field(default=None, description="Default replica count.")
+    resources: Resources | None = Field(default=None, description="Default resource limits.")
+    probes: Probes | None = Field(default=None, description="Default probes.")
+    warmup: Warmup | None = Field(default=None, description="Default warm-up.")
+    rollout: Rollout | None = Field(default=None, description="Default rollout strategy.")
+    analysis: Analysis | None = Field(default=None, description="Default canary analysis.")
+
+
+class Project(SpecModel):
+    """A roost project: everything in one roost.yaml."""
+
+    project: Name = Field(description="Project name: lowercase letters, digits and '-'.")
+    version: Annotated[Literal[1], PlainValidator(_version), WithJsonSchema({"const": 1})] = Field(
+        description="Format version of this file; always 1."
+    )
+    description: str | None = Field(default=None, description="What it is, for people.")
+    defaults: Defaults = Field(
+        default_factory=Defaults, description="Settings for services that do not set them."
+    )
+    environments: dict[Name, Environment] = Field(
+        min_length=1,
+        description="Deploy targets by name, in the order they are shown (promotion order is "
+        "set by promote_from).",
+    )
+    services: list[Service] = Field(default_factory=list, description="The programs to run.")
+
+    @model_validator(mode="after")
+    def _references(self) -> Project:
+        # The loader runs the same checks itself on the raw data (so they also run when other
+        # parts of the file are invalid) and ignores this error; this is for models built in code.
+        issues = [
+            Issue(
+                issue.message,
+                at=issue.at,
+                hint=issue.hint or f"first defined at {format_loc(issue.related)}",
+            )
+            if issue.related is not None
+            else issue
+            for issue in check_references(self.model_dump(by_alias=True))
+        ]
+        if issues:
+            raise issues_error(issues)
+        return self
+
+    def service(self, name: str) -> Service:
+        """The service called ``name``; ``KeyError`` if there is none."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+    def resolved_service(self, name: str) -> Service:
+        """The service called ``name`` with ``defaults`` applied to the fields it does not set."""
+        service = self.service(name)
+        updates = {
+            field: getattr(self.defaults, field)
+            for field in Defaults.model_fields
+            if field not in service.model_fields_set and getattr(self.defaults, field) is not None
+        }
+        return service.model_copy(update=updates) if updates else service
+
+    def promotion_order(self) -> list[str]:
+        """Environment names, each after the one it promotes from (file order otherwise)."""
+        order: list[str] = []
+        remaining = list(self.environments)
+        while remaining:
+            for name in remaining:
+                parent = self.environments[name].promote_from
+                if parent is None or parent in order:
+                    order.append(name)
+                    remaining.remove(name)
+                    break
+            else:  # pragma: no cover - validation rejects loops and unknown names
+                raise AssertionError(f"promotion order loops among {remaining}")
+        return order

@@ -1,0 +1,251 @@
+"""A service: how to run one program and how to roll out new releases of it."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Annotated, Any
+
+from pydantic import Field, PlainValidator, WithJsonSchema, field_validator, model_validator
+
+from roost.spec._base import SpecModel
+from roost.spec._issues import Issue, issue_error, issues_error
+from roost.spec.analysis import Analysis
+from roost.spec.fields import (
+    NAME_PATTERN,
+    Command,
+    Cpu,
+    EnvVarName,
+    EnvVars,
+    Memory,
+    Name,
+    PortOrAuto,
+    describe,
+)
+from roost.spec.probes import Probes, Warmup
+from roost.spec.rollouts import BlueGreenRollout, Rollout
+from roost.spec.slos import Slo
+from roost.spec.versions import SchemaCompat
+
+REFERENCE_PATTERN = r"^(env|file|vault):.+$"
+_REFERENCE = re.compile(REFERENCE_PATTERN)
+
+
+class ConfigFile(SpecModel):
+    """A file written into the replica's working directory; part of the release's config
+    snapshot, so a rollback restores it together with the code."""
+
+    path: str = Field(description="Where to write it, relative to the working directory.")
+    source: str | None = Field(
+        default=None, description="Project-relative file to copy (read when the release is cut)."
+    )
+    content: str | None = Field(default=None, description="Literal file content.")
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        normal = posixpath.normpath(value)
+        if not value or value.startswith("/") or normal == ".." or normal.startswith("../"):
+            raise issue_error(
+                f"{describe(value)} must be a path inside the working directory",
+                hint="use a relative path without '..', e.g. config/app.toml",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> ConfigFile:
+        if (self.source is None) == (self.content is None):
+            raise issue_error(
+                "a config file needs exactly one of source or content",
+                at=("content",) if self.content is not None else (),
+            )
+        return self
+
+
+class SecretRef(SpecModel):
+    """A secret given to the program as an environment variable.
+
+    Only the reference is in the project file; the value is resolved when a release is cut and
+    the *version* is pinned in the release, so a rollback gets the secret it was deployed with.
+    """
+
+    name: EnvVarName = Field(description="Environment variable the program reads it from.")
+    source: str = Field(
+        alias="from",
+        pattern=REFERENCE_PATTERN,
+        description="Where the value lives: env:VAR, file:path or vault:path#key.",
+    )
+    version: str | None = Field(
+        default=None, description="Pin this version of the secret; null: latest when released."
+    )
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _known_backend(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _REFERENCE.fullmatch(value):
+            raise issue_error(
+                f"{describe(value)} is not a secret source",
+                hint="use env:VAR, file:path or vault:path#key",
+            )
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _number_is_text(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+
+class Resources(SpecModel):
+    """Resource limits (and optional requests), Kubernetes quantity notation."""
+
+    memory: Memory | None = Field(default=None, description="Memory limit, e.g. 512Mi.")
+    cpu: Cpu | None = Field(default=None, description='CPU limit in cores (0.5) or "500m".')
+    memory_request: Memory | None = Field(
+        default=None, description="Memory to reserve; default: the limit."
+    )
+    cpu_request: Cpu | None = Field(default=None, description="CPU to reserve; default: the limit.")
+
+
+def _replicas(value: Any) -> int | dict[str, int]:
+    def count(item: Any, at: tuple[str, ...] = ()) -> int:
+        if isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+            return item
+        raise issue_error(f"expected a replica count (0 or more), got {describe(item)}", at=at)
+
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise issue_error(f"expected an environment name, got {describe(key)}")
+        return {key: count(item, (key,)) for key, item in value.items()}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return count(value)
+    raise issue_error(
+        f"expected a replica count or a mapping of environment to count, got {describe(value)}",
+        hint="e.g. `replicas: 2` or `replicas: {production: 3, '*': 1}`",
+    )
+
+
+Replicas = Annotated[
+    int | dict[str, int],
+    PlainValidator(_replicas),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {
+                    "type": "object",
+                    "propertyNames": {"anyOf": [{"pattern": NAME_PATTERN}, {"const": "*"}]},
+                    "additionalProperties": {"type": "integer", "minimum": 0},
+                },
+            ]
+        }
+    ),
+]
+"""A replica count, or one per environment (``"*"``: all others; unlisted without ``"*"``: 1)."""
+
+
+class Service(SpecModel):
+    """How to run one program and roll out new releases of it."""
+
+    name: Name = Field(description="Unique in the project; lowercase letters, digits and '-'.")
+    description: str | None = Field(default=None, description="What it is, for people.")
+    command: Command = Field(
+        description="Program and arguments: a list, or a string split like sh. No shell runs; "
+        "$PORT and ${NAME} in words are filled in from the service's environment."
+    )
+    workdir: str | None = Field(
+        default=None, description="Directory to run in, relative to the project; default: it."
+    )
+    port: PortOrAuto = Field(
+        default="auto",
+        description='Port the program listens on; "auto": roost picks one and sets $PORT.',
+    )
+    environments: list[str] | None = Field(
+        default=None, description="Environments this service is deployed to; null: all."
+    )
+    env: EnvVars = Field(
+        default_factory=dict, description="Environment variables (values are strings)."
+    )
+    config_files: list[ConfigFile] = Field(
+        default_factory=list, description="Files written next to the program for each release."
+    )
+    secrets: list[SecretRef] = Field(
+        default_factory=list, description="Secret references, resolved and pinned per release."
+    )
+    replicas: Replicas = Field(
+        default=1, description='Replica count, or per environment: {production: 3, "*": 1}.'
+    )
+    probes: Probes = Field(default_factory=Probes, description="startup, readiness, liveness.")
+    warmup: Warmup | None = Field(
+        default=None, description="Warm new replicas before they get traffic; null: no warm-up."
+    )
+    resources: Resources | None = Field(default=None, description="Resource limits.")
+    rollout: Rollout | None = Field(
+        default=None,
+        description="canary or blue_green; null: defaults.rollout, or replace all at once.",
+    )
+    analysis: Analysis | None = Field(
+        default=None, description="How the canary is judged during a rollout."
+    )
+    slos: list[Slo] = Field(default_factory=list, description="Service level objectives.")
+    db_schema: SchemaCompat | None = Field(
+        default=None,
+        alias="schema",
+        description="Database schema versions this release runs against (rollback safety).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Service:
+        issues: list[Issue] = []
+        issues += _duplicates([slo.name for slo in self.slos], "slos", "name", "SLO name")
+        issues += _duplicates([s.name for s in self.secrets], "secrets", "name", "secret name")
+        issues += _duplicates([f.path for f in self.config_files], "config_files", "path", "path")
+        for index, secret in enumerate(self.secrets):
+            if secret.name in self.env:
+                issues.append(
+                    Issue(
+                        f'"{secret.name}" is both in env and a secret',
+                        at=("secrets", index, "name"),
+                        hint="remove one of them",
+                    )
+                )
+        rollout = self.rollout
+        if isinstance(rollout, BlueGreenRollout) and rollout.preview_port == self.port:
+            issues.append(
+                Issue(
+                    "preview_port must differ from the service port",
+                    at=("rollout", "preview_port"),
+                )
+            )
+        if issues:
+            raise issues_error(issues)
+        return self
+
+    def replicas_in(self, environment: str) -> int:
+        """The replica count for ``environment``."""
+        if isinstance(self.replicas, int):
+            return self.replicas
+        return self.replicas.get(environment, self.replicas.get("*", 1))
+
+    def runs_in(self, environment: str) -> bool:
+        """Whether the service is deployed to ``environment``."""
+        return self.environments is None or environment in self.environments
+
+
+def _duplicates(values: list[str], field: str, key: str, what: str) -> list[Issue]:
+    seen: dict[str, int] = {}
+    issues = []
+    for index, value in enumerate(values):
+        if value in seen:
+            issues.append(
+                Issue(
+                    f"duplicate {what} {describe(value)}",
+                    at=(field, index, key),
+                    related=(field, seen[value], key),
+                )
+            )
+        else:
+            seen[value] = index
+    return issues
