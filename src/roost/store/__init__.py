@@ -1,0 +1,55 @@
+"""roost's state store: releases, rollouts and their timelines, environment schema versions,
+the event log and leases, in SQLite (default, ``.roost/state.db``) or PostgreSQL.
+
+    with open_store() as store:
+        release = store.releases.create("web", artifact=..., config=..., secrets=...,
+                                        schema_requires=">=3", created_by="ci")
+
+Every write that a control-plane component makes under a lease takes ``fence=`` and is refused
+with :class:`StaleFencingToken` if the lease has moved on. Records are frozen dataclasses.
+"""
+
+from roost.store.errors import (
+    BadDatabaseURL,
+    Conflict,
+    DatabaseBusy,
+    DatabaseUnreachable,
+    NotFound,
+    SchemaTooNew,
+    StaleFencingToken,
+    StoreError,
+)
+from roost.store.migrating import head_revision
+from roost.store.opening import Store, open_store
+from roost.store.records import (
+    EnvironmentSchemaRecord,
+    EventRecord,
+    Fence,
+    LeaseRecord,
+    ReleaseRecord,
+    RolloutRecord,
+    TimelineEntry,
+)
+from roost.store.urls import ENV_VAR
+
+__all__ = [
+    "ENV_VAR",
+    "BadDatabaseURL",
+    "Conflict",
+    "DatabaseBusy",
+    "DatabaseUnreachable",
+    "EnvironmentSchemaRecord",
+    "EventRecord",
+    "Fence",
+    "LeaseRecord",
+    "NotFound",
+    "ReleaseRecord",
+    "RolloutRecord",
+    "SchemaTooNew",
+    "StaleFencingToken",
+    "Store",
+    "StoreError",
+    "TimelineEntry",
+    "head_revision",
+    "open_store",
+]

@@ -1,0 +1,110 @@
+"""The event log: CloudEvents 1.0 envelopes, append-only (it is also the audit log).
+
+Queries return newest first. ``type_prefix`` matches by exact prefix on both backends (no LIKE:
+SQLite's LIKE ignores case and treats ``_`` and ``%`` as wildcards).
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from roost.clock import Clock
+from roost.store._checks import json_value, require_aware, require_text
+from roost.store.connecting import Database
+from roost.store.errors import NotFound
+from roost.store.fencing import check_fence
+from roost.store.ids import new_id
+from roost.store.records import EventRecord, Fence
+from roost.store.tables import events
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+class Events:
+    """The ``events`` table."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def append(
+        self,
+        type: str,  # the CloudEvents attribute is called "type"
+        *,
+        source: str,
+        subject: str | None = None,
+        data: Any = None,
+        actor: str | None = None,
+        fence: Fence | None = None,
+    ) -> EventRecord:
+        """Record an event (id generated, time from the store's clock). ``data`` must be
+        JSON-serialisable; it is stored with datacontenttype ``application/json``."""
+        require_text(type, "event type", max_length=200)
+        require_text(source, "event source", max_length=500)
+        if subject is not None:
+            require_text(subject, "event subject", max_length=500)
+        if actor is not None:
+            require_text(actor, "event actor", max_length=200)
+        payload = None if data is None else json_value(data, "event data")
+        with self._db.writing() as conn:
+            check_fence(conn, fence)
+            now = self._clock.now()
+            row = conn.execute(
+                sa.insert(events)
+                .values(
+                    id=new_id(now),
+                    source=source,
+                    type=type,
+                    subject=subject,
+                    time=now,
+                    datacontenttype=None if payload is None else JSON_CONTENT_TYPE,
+                    data=payload,
+                    actor=actor,
+                )
+                .returning(*events.c)
+            ).one()
+        return EventRecord(**row._mapping)
+
+    def get(self, event_id: str) -> EventRecord:
+        """The event ``event_id``; :class:`NotFound` if there is none."""
+        with self._db.reading() as conn:
+            row = conn.execute(sa.select(events).where(events.c.id == event_id)).first()
+        if row is None:
+            raise NotFound(f"no event {event_id!r}")
+        return EventRecord(**row._mapping)
+
+    def list(
+        self,
+        type_prefix: str | None = None,
+        *,
+        subject: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> builtins.list[EventRecord]:
+        """Events newest first: ``type`` starting with ``type_prefix``, exactly ``subject``,
+        ``since <= time < until``; at most ``limit``."""
+        query = sa.select(events).order_by(events.c.time.desc(), events.c.seq.desc())
+        if type_prefix:
+            query = query.where(sa.func.substr(events.c.type, 1, len(type_prefix)) == type_prefix)
+        if subject is not None:
+            query = query.where(events.c.subject == subject)
+        if since is not None:
+            query = query.where(events.c.time >= require_aware(since, "since"))
+        if until is not None:
+            query = query.where(events.c.time < require_aware(until, "until"))
+        with self._db.reading() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [EventRecord(**row._mapping) for row in rows]
+
+    def count(self) -> int:
+        """How many events the log holds."""
+        with self._db.reading() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one())
+
+    def __repr__(self) -> str:
+        return f"Events({self._db.redacted_url!r})"

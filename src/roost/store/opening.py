@@ -1,0 +1,91 @@
+"""``open_store``: resolve the URL, connect, migrate, and hand out the repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+import sqlalchemy as sa
+
+from roost.clock import Clock, RealClock
+from roost.store.connecting import Database
+from roost.store.environments import Environments
+from roost.store.events import Events
+from roost.store.leases import Leases
+from roost.store.migrating import migrate
+from roost.store.releases import Releases
+from roost.store.rollouts import Rollouts
+from roost.store.urls import Dialect, resolve_url
+
+
+class Store:
+    """An open state store. Use as a context manager or call :meth:`close`.
+
+    Thread-safe: every method runs in its own transaction on a pooled connection.
+    """
+
+    releases: Releases
+    rollouts: Rollouts
+    events: Events
+    leases: Leases
+    environments: Environments
+
+    def __init__(self, db: Database, *, clock: Clock, schema_revision: str) -> None:
+        self._db = db
+        self.clock = clock
+        self.schema_revision = schema_revision
+        self.releases = Releases(db, clock)
+        self.rollouts = Rollouts(db, clock)
+        self.events = Events(db, clock)
+        self.leases = Leases(db, clock)
+        self.environments = Environments(db, clock)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password redacted."""
+        return self._db.redacted_url
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._db.dialect
+
+    def ping(self) -> None:
+        """Round-trip to the database; raises :class:`DatabaseUnreachable` when it is gone."""
+        with self._db.reading() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        """Close every connection. Idempotent; the store cannot be used afterwards."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r}, schema_revision={self.schema_revision!r})"
+
+
+def open_store(
+    url: str | None = None, *, root: Path | None = None, clock: Clock | None = None
+) -> Store:
+    """Open (creating and migrating as needed) the state store.
+
+    ``url`` wins over ``ROOST_DATABASE_URL``, which wins over SQLite at
+    ``<root>/.roost/state.db`` (``root`` defaults to the working directory). Raises
+    :class:`BadDatabaseURL`, :class:`DatabaseUnreachable` or :class:`SchemaTooNew`.
+    """
+    db = Database(resolve_url(url, root=root))
+    try:
+        revision = migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return Store(db, clock=RealClock() if clock is None else clock, schema_revision=revision)

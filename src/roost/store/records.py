@@ -1,0 +1,152 @@
+"""What the store hands out: frozen, plain records (never ORM objects or rows).
+
+Field names match the table columns, so a repository builds a record with ``Record(**row)``.
+JSON fields come back as fresh ``dict``s on every read; treat them as read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+CLOUDEVENTS_SPECVERSION = "1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Proof of leadership a writer attaches to a write: the lease it holds and the fencing
+    token it was given when it acquired it. The store refuses the write unless the lease still
+    has that token and is still held."""
+
+    lease_name: str
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRecord:
+    """An immutable release: artifact + config snapshot + secret versions + schema range."""
+
+    id: str
+    service: str
+    seq: int
+    artifact: str
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+    schema_requires: str
+    schema_migrates_to: int | None
+    created_at: datetime
+    created_by: str
+    notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutRecord:
+    """A rollout's persisted state; ``version`` grows by one on every transition."""
+
+    id: str
+    service: str
+    environment: str
+    from_release: str | None
+    to_release: str
+    strategy: str
+    state: str
+    step: int
+    data: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One append-only line of a rollout's timeline; ``id`` orders entries."""
+
+    id: int
+    rollout_id: str
+    at: datetime
+    kind: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A stored CloudEvents 1.0 event; ``seq`` is the store's insertion order."""
+
+    seq: int
+    id: str
+    source: str
+    type: str
+    subject: str | None
+    time: datetime
+    datacontenttype: str | None
+    data: Any
+    actor: str | None
+
+    @property
+    def specversion(self) -> str:
+        return CLOUDEVENTS_SPECVERSION
+
+    def to_cloudevent(self) -> dict[str, Any]:
+        """The event in CloudEvents JSON format (``actor`` as an extension attribute)."""
+        envelope: dict[str, Any] = {
+            "specversion": CLOUDEVENTS_SPECVERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": self.time.isoformat().replace("+00:00", "Z"),
+        }
+        optional = {
+            "subject": self.subject,
+            "datacontenttype": self.datacontenttype,
+            "actor": self.actor,
+        }
+        envelope.update({key: value for key, value in optional.items() if value is not None})
+        if self.data is not None:
+            envelope["data"] = self.data
+        return envelope
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRecord:
+    """A lease. ``holder`` is None once released; ``fencing_token`` changes (upwards) with
+    every new tenure and never repeats for a name, even across delete and recreate."""
+
+    name: str
+    holder: str | None
+    duration_seconds: float
+    acquired_at: datetime
+    renewed_at: datetime
+    transitions: int
+    fencing_token: int
+    version: int
+
+    @property
+    def held(self) -> bool:
+        return self.holder is not None
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.renewed_at + timedelta(seconds=self.duration_seconds)
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the holder's claim has run out at ``now`` (a released lease counts)."""
+        return self.holder is None or now >= self.expires_at
+
+    def fence(self) -> Fence:
+        """The fence a holder attaches to its writes."""
+        return Fence(self.name, self.fencing_token)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSchemaRecord:
+    """The database schema version an environment currently runs."""
+
+    environment: str
+    version: int
+    updated_at: datetime

@@ -1,0 +1,170 @@
+"""The store's schema as SQLAlchemy Core tables.
+
+These describe the schema at the newest migration; the migrations in ``migrations/versions``
+create it (a test compares the two). Repositories query these tables and turn rows into the
+frozen records of :mod:`roost.store.records`, so no ORM object ever leaves the store.
+
+Timestamps are always timezone-aware UTC in Python. PostgreSQL stores them as
+``timestamptz``; SQLite has no time type, so :class:`UTCDateTime` stores naive UTC text that
+sorts correctly and re-attaches UTC when reading.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC ``datetime`` on both backends; naive datetimes are refused on write."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"the store only accepts timezone-aware datetimes, got {value!r}")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigAutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+releases = sa.Table(
+    "releases",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("service", sa.String(100), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("artifact", sa.Text, nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("secrets", sa.JSON, nullable=False),
+    sa.Column("schema_requires", sa.String(200), nullable=False),
+    sa.Column("schema_migrates_to", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+    sa.UniqueConstraint("service", "seq"),
+)
+
+rollouts = sa.Table(
+    "rollouts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("service", sa.String(100), nullable=False),
+    sa.Column("environment", sa.String(100), nullable=False),
+    sa.Column("from_release", sa.String(200), sa.ForeignKey("releases.id"), nullable=True),
+    sa.Column("to_release", sa.String(200), sa.ForeignKey("releases.id"), nullable=False),
+    sa.Column("strategy", sa.String(100), nullable=False),
+    sa.Column("state", sa.String(100), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Index("ix_rollouts_service_environment_created_at", "service", "environment", "created_at"),
+    # At most one unfinished rollout per (service, environment): two rollouts steering the same
+    # router would fight over its weights.
+    sa.Index(
+        "uq_rollouts_active_service_environment",
+        "service",
+        "environment",
+        unique=True,
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    ),
+)
+
+rollout_timeline = sa.Table(
+    "rollout_timeline",
+    metadata,
+    sa.Column("id", BigAutoId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "rollout_id",
+        sa.String(40),
+        sa.ForeignKey("rollouts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_rollout_timeline_rollout_id_id", "rollout_id", "id"),
+)
+
+environment_schema = sa.Table(
+    "environment_schema",
+    metadata,
+    sa.Column("environment", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", BigAutoId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("source", sa.String(500), nullable=False),
+    sa.Column("type", sa.String(200), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=True),
+    sa.Column("time", UTCDateTime, nullable=False),
+    sa.Column("datacontenttype", sa.String(100), nullable=True),
+    sa.Column("data", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("actor", sa.String(200), nullable=True),
+    sa.Index("ix_events_type_time", "type", "time"),
+    sa.Index("ix_events_subject_time", "subject", "time"),
+    sa.Index("ix_events_time", "time"),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=True),
+    sa.Column("duration_seconds", sa.Float, nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("renewed_at", UTCDateTime, nullable=False),
+    sa.Column("transitions", sa.Integer, nullable=False),
+    sa.Column("fencing_token", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# Monotonic counters that outlive the rows they number: release sequence numbers per service
+# ("release", service) and lease fencing high-water marks ("lease", name). Deleting a lease does
+# not delete its counter, so a recreated lease continues above every token ever handed out.
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("scope", sa.String(50), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
