@@ -62,7 +62,7 @@ def test_virtual_clock_refuses_to_go_backwards_and_naive_starts() -> None:
     with pytest.raises(ValueError, match="backwards"):
         clock.advance(-1)
     with pytest.raises(ValueError, match="timezone-aware"):
-        VirtualClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        VirtualClock(datetime(2026, 1, 1))
 
 
 def test_repr_shows_the_virtual_time() -> None:

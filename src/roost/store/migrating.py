@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from roost.store.connecting import Database
 from roost.store.errors import SchemaTooNew
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
+# Alembic is imported inside the functions that need it: it costs a large share of a CLI
+# command's start-up, and most commands (validate, schema, status) never open the store.
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # pg_advisory_xact_lock key: "roost" in ASCII, so it is recognisable in pg_locks.
@@ -29,6 +32,8 @@ _PG_MIGRATION_LOCK = 0x726F6F7374
 
 @cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS_DIR))
 
 
@@ -45,6 +50,8 @@ def known_revisions() -> frozenset[str]:
 
 def current_revisions(conn: Connection) -> tuple[str, ...]:
     """The revision(s) stamped in the database; empty for a fresh database."""
+    from alembic.runtime.migration import MigrationContext
+
     return tuple(MigrationContext.configure(conn).get_current_heads())
 
 
@@ -63,6 +70,9 @@ def migrate(db: Database) -> str:
         current = current_revisions(conn)
         _refuse_unknown(db, current)
         if current != (head,):
+            from alembic import command
+            from alembic.config import Config
+
             config = Config()
             # script_location is read through ConfigParser, which treats % as interpolation.
             config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))

@@ -115,7 +115,8 @@ class EventRecord:
 @dataclass(frozen=True, slots=True)
 class LeaseRecord:
     """A lease. ``holder`` is None once released; ``fencing_token`` changes (upwards) with
-    every new tenure and never repeats for a name, even across delete and recreate."""
+    every new tenure and never repeats for a name, even across delete and recreate. ``reason``
+    says why it is held (deploy locks), or is None."""
 
     name: str
     holder: str | None
@@ -125,6 +126,7 @@ class LeaseRecord:
     transitions: int
     fencing_token: int
     version: int
+    reason: str | None = None
 
     @property
     def held(self) -> bool:

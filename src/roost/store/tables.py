@@ -156,6 +156,8 @@ leases = sa.Table(
     sa.Column("transitions", sa.Integer, nullable=False),
     sa.Column("fencing_token", sa.BigInteger, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Why the holder holds it (deploy locks); None for leader-election leases.
+    sa.Column("reason", sa.String(500), nullable=True),
 )
 
 # Monotonic counters that outlive the rows they number: release sequence numbers per service

@@ -1,0 +1,55 @@
+"""The Typer application: global options and the command list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import roost
+from roost.cli import serving, specs, state, status
+from roost.cli._output import err_console
+
+app = typer.Typer(
+    name="roost",
+    help="roost — a self-hosted delivery loop: release, progressive rollout, watch, rollback.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"roost {roost.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """roost — a self-hosted delivery loop."""
+
+
+app.command("validate")(specs.validate)
+app.command("schema")(specs.schema)
+app.command("serve")(serving.serve)
+app.command("status")(status.status)
+app.command("events")(state.events)
+app.add_typer(state.db_app, name="db")
+
+
+def main() -> None:
+    """Entry point. Commands turn user errors into one line (see ``_output.user_errors``)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("roost: interrupted", markup=False)
+        raise SystemExit(130) from None

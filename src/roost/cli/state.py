@@ -1,0 +1,83 @@
+"""Commands that read the state store directly (no running API needed): events, db info."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from roost.cli._output import console, user_errors
+from roost.control.paths import resolve_root
+
+if TYPE_CHECKING:
+    from roost.store import Store
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="Project folder (default: the current folder)."),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="ROOST_DATABASE_URL",
+        help="State store URL (default: SQLite at .roost/state.db in the project folder).",
+        show_default=False,
+    ),
+]
+
+db_app = typer.Typer(
+    help="The state store: where it is and what schema it has.", no_args_is_help=True
+)
+
+
+def _open(project: Path | None, database_url: str | None) -> Store:
+    from roost.store import open_store
+
+    with user_errors():
+        return open_store(database_url, root=resolve_root(project))
+
+
+def events(
+    project: ProjectOpt = None,
+    database_url: DatabaseOpt = None,
+    type_prefix: Annotated[
+        str | None, typer.Option("--type", help="Only types starting with this.")
+    ] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this subject.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 20,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="CloudEvents JSON, one per line.")
+    ] = False,
+) -> None:
+    """The audit log: every event roost emitted, newest first."""
+    with _open(project, database_url) as store, user_errors():
+        found = store.events.list(type_prefix, subject=subject, limit=limit)
+    if as_json:
+        for event in found:
+            typer.echo(json.dumps(event.to_cloudevent(), sort_keys=True))
+        return
+    table = Table("time", "type", "subject", "actor", "data", title=f"events ({len(found)})")
+    for event in found:
+        data = "" if event.data is None else json.dumps(event.data, sort_keys=True)
+        table.add_row(
+            event.time.isoformat(timespec="seconds"),
+            event.type,
+            event.subject or "",
+            event.actor or "",
+            data if len(data) <= 80 else data[:77] + "...",
+        )
+    console.print(table)
+
+
+@db_app.command("info")
+def db_info(project: ProjectOpt = None, database_url: DatabaseOpt = None) -> None:
+    """Which state store roost uses, its dialect and schema revision (migrating it if needed)."""
+    with _open(project, database_url) as store, user_errors():
+        store.ping()
+        console.print(f"url:             {store.url}", markup=False)
+        console.print(f"dialect:         {store.dialect}", markup=False)
+        console.print(f"schema revision: {store.schema_revision}", markup=False)
+        console.print(f"events:          {store.events.count()}", markup=False)

@@ -1,0 +1,41 @@
+"""Where a project keeps its local state, and how a running API is found.
+
+Deliberately light (no roost.yaml parsing, no database driver) so that quick commands such as
+``roost status`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = ".roost"
+API_FILE = "api.json"
+DEFAULT_API_PORT = 7070
+
+
+def resolve_root(project: Path | None) -> Path:
+    """The directory that holds roost.yaml and ``.roost/``: the project's folder or the cwd."""
+    if project is None:
+        return Path.cwd()
+    return project if project.is_dir() else project.parent
+
+
+def write_api_file(state_dir: Path, *, url: str, pid: int) -> Path:
+    """Record where a running ``roost serve`` listens, so ``roost status`` finds it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / API_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"url": url, "pid": pid}) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_api_file(state_dir: Path) -> dict[str, Any] | None:
+    path = state_dir / API_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
