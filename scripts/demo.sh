@@ -15,6 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+export COLUMNS=${COLUMNS:-110}
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "roost --version"
