@@ -162,6 +162,11 @@ class Service(SpecModel):
         default="auto",
         description='Port the program listens on; "auto": roost picks one and sets $PORT.',
     )
+    listen: PortOrAuto = Field(
+        default="auto",
+        description="Port roost's router listens on for this service, on the local runtime: "
+        'what clients connect to. "auto": a free port, shown by `roost ps`.',
+    )
     environments: list[str] | None = Field(
         default=None, description="Environments this service is deployed to; null: all."
     )
