@@ -1,0 +1,124 @@
+"""Where the local runtime keeps things, and what it writes before a replica starts.
+
+::
+
+    STATE_DIR/revisions/SERVICE/REVISION/state.json        spec + replica pids (0600: secrets)
+    STATE_DIR/revisions/SERVICE/REVISION/config/...        config files ($ROOST_CONFIG_DIR)
+    STATE_DIR/revisions/SERVICE/REVISION/secrets/NAME      secret files, 0600 ($ROOST_SECRETS_DIR)
+    STATE_DIR/revisions/SERVICE/REVISION/replica-N/        the shim's files for replica N
+    LOG_DIR/SERVICE/REVISION/replica-N.jsonl[.1 … .5]      what replica N printed
+
+Config and secret files are per revision, not in the workdir: two revisions of a service run
+side by side from the same workdir during a canary, each with its own config snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from roost.runtime.specs import RevisionSpec
+
+# Variables a process needs to behave like it does in a shell, kept when inherit_env is off.
+_BASIC_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SHELL")
+
+
+@dataclass(frozen=True)
+class RevisionPaths:
+    """The directories of one revision."""
+
+    root: Path
+    logs: Path
+
+    @classmethod
+    def of(cls, state_dir: Path, log_dir: Path, service: str, revision: str) -> RevisionPaths:
+        """Paths for (service, revision)."""
+        return cls(
+            root=state_dir / "revisions" / service / revision, logs=log_dir / service / revision
+        )
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    def run_dir(self, index: int) -> Path:
+        """The shim's directory for replica ``index``."""
+        return self.root / f"replica-{index}"
+
+    def log_file(self, index: int) -> Path:
+        """The current log file of replica ``index``."""
+        return self.logs / f"replica-{index}.jsonl"
+
+
+def write_revision_files(spec: RevisionSpec, paths: RevisionPaths) -> None:
+    """Write the config files and, when delivered as files, the secrets of ``spec``.
+
+    Rewritten on every start and adoption, so a revision directory is always complete.
+    """
+    paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    paths.config_dir.mkdir(exist_ok=True)
+    for item in spec.config_files:
+        target = paths.config_dir / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(item.content)
+        target.chmod(item.mode)
+    if spec.secret_delivery != "env" and spec.secrets:  # noqa: S105 - a mode, not a secret
+        paths.secrets_dir.mkdir(exist_ok=True, mode=0o700)
+        paths.secrets_dir.chmod(0o700)
+        for name, value in spec.secrets.items():
+            target = paths.secrets_dir / name
+            # Created 0600 from the start: never world-readable, not even for an instant.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(value)
+            target.chmod(0o600)
+
+
+def remove_revision_files(paths: RevisionPaths) -> None:
+    """Delete the revision's state, config and secrets (its logs stay)."""
+    shutil.rmtree(paths.root, ignore_errors=True)
+    # Remove the service directory too once its last revision is gone.
+    with contextlib.suppress(OSError):
+        paths.root.parent.rmdir()
+
+
+def replica_environment(
+    spec: RevisionSpec,
+    paths: RevisionPaths,
+    *,
+    index: int,
+    port: int,
+    base: Mapping[str, str],
+) -> dict[str, str]:
+    """The environment of replica ``index``: base (all of it, or the basics), the spec's env,
+    secrets as variables when so delivered, then roost's variables, which win."""
+    env = dict(base) if spec.inherit_env else {k: base[k] for k in _BASIC_ENV if k in base}
+    # Python programs block-buffer a pipe: without this their logs arrive in 8 KiB lumps, late.
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(spec.env)
+    if spec.secret_delivery in ("env", "both"):
+        env.update(spec.secrets)
+    env.update(
+        {
+            "PORT": str(port),
+            "ROOST_SERVICE": spec.service,
+            "ROOST_REVISION": spec.revision,
+            "ROOST_REPLICA": str(index),
+            "ROOST_CONFIG_DIR": str(paths.config_dir),
+        }
+    )
+    if spec.secret_delivery in ("file", "both"):
+        env["ROOST_SECRETS_DIR"] = str(paths.secrets_dir)
+    return env
