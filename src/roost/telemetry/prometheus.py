@@ -1,0 +1,110 @@
+"""Prometheus exposition of the proxy's request metrics.
+
+The metrics live in a registry of their own, not prometheus-client's global one, so two
+recorders in one process (tests, or an agent embedding a second proxy) never collide, and
+nothing else that happens to be imported adds series to roost's ``/metrics``.
+
+Counting is done here in plain integers and turned into metric families only when scraped (a
+custom collector): prometheus-client's own ``Counter``/``Histogram`` take a lock and walk the
+buckets in Python on every request, which on the proxy's hot path cost more than the rest of
+the bookkeeping together. Counters are cumulative since the recorder was created; a restart
+resets them, which Prometheus' ``rate()`` handles.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from typing import Final
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+
+from roost.telemetry.classes import CODE_CLASSES, class_index
+
+#: The text exposition format ``render`` produces (what Prometheus expects to scrape).
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+
+#: Latency buckets for HTTP services, 1 ms … 10 s (seconds). Kept deliberately few: every bucket
+#: is a time series per revision in the scraping Prometheus.
+DURATION_BUCKETS: Final = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+_LE: Final = [*(f"{b:g}" for b in DURATION_BUCKETS), "+Inf"]
+
+
+class _Counts:
+    __slots__ = ("buckets", "classes", "total_latency")
+
+    def __init__(self) -> None:
+        self.classes = [0] * len(CODE_CLASSES)
+        self.buckets = [0] * (len(DURATION_BUCKETS) + 1)  # the last one is +Inf
+        self.total_latency = 0.0
+
+
+class PrometheusMetrics:
+    """``roost_requests_total`` and ``roost_request_duration_seconds`` in a private registry.
+
+    :meth:`observe` is meant for one thread (the proxy's event loop); :meth:`render` may run
+    in any thread — a scrape racing a request sees it or not, never a torn count.
+    """
+
+    def __init__(self) -> None:
+        self._series: dict[tuple[str, str], _Counts] = {}
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)
+
+    def observe(self, service: str, revision: str, status: int, latency: float) -> None:
+        """Count one request with ``status`` that took ``latency`` seconds."""
+        counts = self._series.get((service, revision))
+        if counts is None:
+            counts = self._series[(service, revision)] = _Counts()
+        counts.classes[class_index(status)] += 1
+        # bisect_left: a latency equal to a bound belongs to that bucket (le = "≤").
+        counts.buckets[bisect.bisect_left(DURATION_BUCKETS, latency)] += 1
+        counts.total_latency += latency
+
+    def forget(self, service: str, revision: str) -> None:
+        """Stop exporting a revision's series (it is gone; keeping it only grows scrapes)."""
+        self._series.pop((service, revision), None)
+
+    def collect(self) -> Iterator[Metric]:
+        """The metric families, for prometheus-client's registry."""
+        requests = CounterMetricFamily(
+            "roost_requests",
+            "Requests proxied, by service, revision and status class (error: no response).",
+            labels=("service", "revision", "code_class"),
+        )
+        duration = HistogramMetricFamily(
+            "roost_request_duration_seconds",
+            "Time from a request's first byte received to its response's last byte sent.",
+            labels=("service", "revision"),
+        )
+        for (service, revision), counts in sorted(self._series.items()):
+            for name, value in zip(CODE_CLASSES, list(counts.classes), strict=True):
+                if value:
+                    requests.add_metric([service, revision, name], value)
+            cumulative = 0
+            buckets = []
+            for le, value in zip(_LE, list(counts.buckets), strict=True):
+                cumulative += value
+                buckets.append((le, cumulative))
+            duration.add_metric([service, revision], buckets, counts.total_latency)
+        yield requests
+        yield duration
+
+    def render(self) -> bytes:
+        """The registry in Prometheus text format 0.0.4 (:data:`CONTENT_TYPE`)."""
+        return generate_latest(self.registry)
