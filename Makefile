@@ -30,8 +30,8 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 lint: $(STAMP)
 	@echo "==> ruff"
-	@$(VENV)/bin/ruff check src tests bench scripts
-	@$(VENV)/bin/ruff format --check src tests bench scripts
+	@$(VENV)/bin/ruff check src tests bench scripts examples
+	@$(VENV)/bin/ruff format --check src tests bench scripts examples
 
 typecheck: $(STAMP)
 	@echo "==> mypy --strict"

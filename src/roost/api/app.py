@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 import roost
-from roost.api.routes import health, history, project
+from roost.api.routes import health, history, project, services
+from roost.control.agents import AgentRefused, AgentUnavailable
+from roost.control.plane import ControlPlane, OperationError
+from roost.control.releasing import ReleaseError
 from roost.control.workspace import Workspace
+from roost.store import StaleFencingToken
 
 
-def create_app(workspace: Workspace) -> FastAPI:
+def _error(status: int, message: str, hint: str | None) -> JSONResponse:
+    body = {"error": message}
+    if hint:
+        body["hint"] = hint
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(workspace: Workspace, *, plane: ControlPlane | None = None) -> FastAPI:
     """Build the API for an opened workspace. The caller owns (and closes) the workspace."""
     app = FastAPI(
         title="roost",
@@ -19,8 +31,32 @@ def create_app(workspace: Workspace) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.workspace = workspace
+    app.state.plane = plane if plane is not None else ControlPlane(workspace)
     app.state.started_at = workspace.clock.now()
     app.include_router(health.router)
     app.include_router(project.router, prefix="/api/v1")
     app.include_router(history.router, prefix="/api/v1")
+    app.include_router(services.router, prefix="/api/v1")
+
+    # Errors a user can cause answer {"error", "hint"} with a fitting status, never a 500.
+    @app.exception_handler(OperationError)
+    async def _operation(request: Request, exc: OperationError) -> JSONResponse:
+        return _error(exc.status, str(exc), exc.hint)
+
+    @app.exception_handler(ReleaseError)
+    async def _release(request: Request, exc: ReleaseError) -> JSONResponse:
+        return _error(400, str(exc), exc.hint)
+
+    @app.exception_handler(AgentUnavailable)
+    async def _agent_down(request: Request, exc: AgentUnavailable) -> JSONResponse:
+        return _error(503, str(exc), exc.hint)
+
+    @app.exception_handler(AgentRefused)
+    async def _agent_refused(request: Request, exc: AgentRefused) -> JSONResponse:
+        return _error(exc.status, str(exc), exc.hint)
+
+    @app.exception_handler(StaleFencingToken)
+    async def _stale(request: Request, exc: StaleFencingToken) -> JSONResponse:
+        return _error(409, str(exc), "this control plane lost its lease")
+
     return app

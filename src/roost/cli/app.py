@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import roost
-from roost.cli import serving, specs, state, status
+from roost.cli import logs, operating, serving, specs, state, status
 from roost.cli._output import err_console
 
 app = typer.Typer(
@@ -42,6 +42,14 @@ app.command("validate")(specs.validate)
 app.command("schema")(specs.schema)
 app.command("serve")(serving.serve)
 app.command("status")(status.status)
+app.command("up")(operating.up)
+app.command("down")(operating.down)
+app.command("ps")(operating.ps)
+app.command("start")(operating.start)
+app.command("weights")(operating.weights)
+app.command("stop")(operating.stop)
+app.command("logs")(logs.logs)
+app.command("agent", hidden=True)(operating.agent)
 app.command("events")(state.events)
 app.add_typer(state.db_app, name="db")
 

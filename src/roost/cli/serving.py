@@ -66,6 +66,7 @@ def serve(
     import uvicorn
 
     from roost.api import create_app
+    from roost.control.plane import LEASE_SECONDS, RENEW_EVERY, ControlPlane, Leadership
     from roost.control.workspace import open_workspace
 
     if not 0 <= port <= 65535:
@@ -77,8 +78,20 @@ def serve(
         bound_host, bound_port = sock.getsockname()[:2]
         shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         url = f"http://{shown_host}:{bound_port}"
+        leadership = Leadership(ws)
+        leading = leadership.start(
+            wait=LEASE_SECONDS + RENEW_EVERY, on_wait=lambda m: console.print(m, markup=False)
+        )
+        if not leading:
+            console.print(
+                "another roost serve holds the control-plane lease: serving read-only",
+                markup=False,
+            )
+        plane = ControlPlane(ws, leadership=leadership)
+        # A restarted control plane finds the data plane still running: adopt, don't restart.
+        adopted = plane.adopt()
         config = uvicorn.Config(
-            create_app(ws), log_level="warning", access_log=False, lifespan="off"
+            create_app(ws, plane=plane), log_level="warning", access_log=False, lifespan="off"
         )
         # uvicorn stops gracefully on SIGTERM and then re-raises the signal; make that (and a
         # SIGTERM that arrives before uvicorn starts) an ordinary exit so the clean-up below
@@ -97,9 +110,12 @@ def serve(
                 f"roost {ws.project.project}: API on {url} (docs: {url}/docs)", markup=False
             )
             console.print(f"state: {ws.store.url}", markup=False)
+            if adopted:
+                console.print(f"adopted running revisions: {', '.join(adopted)}", markup=False)
             uvicorn.Server(config).run(sockets=[sock])
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            leadership.stop()
             sock.close()
             api_file.unlink(missing_ok=True)
             ws.store.events.append(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Mapping
+import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -113,6 +114,13 @@ class Run:
         return termination_from(info, kill, clock.now(), lines)
 
 
+def expand_command(command: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    """Fill ``$NAME`` / ``${NAME}`` in each word from the replica's environment (``$PORT``
+    included). No shell runs, so there is no word splitting or globbing; unknown names are left as
+    written and ``$$`` stands for a literal ``$``."""
+    return [string.Template(word).safe_substitute(env) for word in command]
+
+
 def launch(
     spec: RevisionSpec,
     *,
@@ -128,7 +136,7 @@ def launch(
     """Start a shim that starts the replica; the returned run does not know its process yet
     (see :func:`await_child`)."""
     config = {
-        "command": list(spec.command),
+        "command": expand_command(spec.command, env),
         "cwd": str(spec.workdir),
         "env": dict(env),
         "log_path": str(log_file),

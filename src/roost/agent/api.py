@@ -1,0 +1,127 @@
+"""The agent's HTTP API: what the control plane calls, and ``/metrics`` for Prometheus.
+
+It listens on 127.0.0.1 only: the agent obeys whoever can reach it, so it must not be reachable
+from other machines. Writes that move traffic carry a fencing token (see :mod:`hosting`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+import roost
+from roost.agent.hosting import Agent, AgentError
+from roost.runtime import RevisionConflictError, RevisionNotFoundError, RevisionSpec
+from roost.runtime.logquery import LogQueryError, query_logs
+from roost.telemetry import CONTENT_TYPE
+
+
+class Listener(BaseModel):
+    port: int = Field(default=0, ge=0, le=65535, description="0: any free port.")
+
+
+class Scale(BaseModel):
+    replicas: int = Field(ge=0, le=1000)
+
+
+class Weights(BaseModel):
+    weights: dict[str, Annotated[int, Field(ge=0, le=100)]]
+    fencing_token: int | None = None
+
+
+class LogQuery(BaseModel):
+    sql: str = Field(min_length=1, description="SQL over the view `logs`.")
+
+
+def _error(status: int, message: str, hint: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if hint:
+        body["hint"] = hint
+    return JSONResponse(body, status_code=status)
+
+
+def create_agent_app(agent: Agent) -> FastAPI:
+    app = FastAPI(title="roost agent", version=roost.__version__, docs_url="/docs")
+
+    @app.exception_handler(AgentError)
+    async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
+        return _error(exc.status, str(exc), exc.hint)
+
+    @app.exception_handler(RevisionNotFoundError)
+    async def _not_found(request: Request, exc: RevisionNotFoundError) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(RevisionConflictError)
+    async def _conflict(request: Request, exc: RevisionConflictError) -> JSONResponse:
+        return _error(409, str(exc), "a revision is immutable: start a new one")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "version": roost.__version__}
+
+    @app.get("/v1/state")
+    async def state() -> dict[str, Any]:
+        return await agent.state()
+
+    @app.put("/v1/services/{service}/listener")
+    async def listen(service: str, body: Listener) -> dict[str, Any]:
+        port = await agent.ensure_listener(service, body.port)
+        return {"service": service, "port": port, "url": f"http://{agent.host}:{port}"}
+
+    @app.put("/v1/services/{service}/revisions/{revision}")
+    async def start_revision(service: str, revision: str, spec: RevisionSpec) -> dict[str, Any]:
+        if (spec.service, spec.revision) != (service, revision):
+            raise AgentError("the spec names another service or revision than the URL")
+        await agent.start_revision(spec)
+        return await agent.state()
+
+    @app.post("/v1/services/{service}/revisions/{revision}/scale")
+    async def scale(service: str, revision: str, body: Scale) -> dict[str, Any]:
+        await agent.scale(service, revision, body.replicas)
+        return await agent.state()
+
+    @app.delete("/v1/services/{service}/revisions/{revision}")
+    async def stop_revision(service: str, revision: str) -> dict[str, Any]:
+        await agent.stop_revision(service, revision)
+        return await agent.state()
+
+    @app.put("/v1/services/{service}/weights")
+    async def weights(service: str, body: Weights) -> dict[str, Any]:
+        new = await agent.set_weights(service, body.weights, fencing_token=body.fencing_token)
+        return {"service": service, "weights": new}
+
+    @app.get("/v1/services/{service}/revisions/{revision}/metrics")
+    async def metrics_summary(
+        service: str,
+        revision: str,
+        window: Annotated[float, Query(gt=0, le=7 * 86400)] = 60.0,
+        samples: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    ) -> dict[str, Any]:
+        span = timedelta(seconds=window)
+        summary = agent.summary(service, revision, window=span)
+        summary["p95"] = agent.series.latency_quantile(service, revision, 0.95, window=span)
+        if samples:
+            summary["samples"] = agent.series.latency_samples(
+                service, revision, window=span, limit=samples
+            )
+        return summary
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(agent.recorder.render_metrics(), media_type=CONTENT_TYPE)
+
+    @app.post("/v1/logs/query")
+    async def logs_query(body: Annotated[LogQuery, Body()]) -> dict[str, Any]:
+        try:
+            result = query_logs(agent.runtime.log_dir, body.sql)
+        except LogQueryError as exc:
+            raise AgentError(
+                str(exc), hint="the table is `logs`: time, service, revision, replica, stream, line"
+            ) from None
+        return {"columns": list(result.columns), "rows": [list(r) for r in result.rows]}
+
+    return app

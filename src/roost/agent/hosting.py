@@ -1,0 +1,354 @@
+"""The agent's state: runtime + router + proxies + telemetry, wired together.
+
+Wiring rules, each there for a reason:
+
+* The runtime reports *ready* endpoints; the agent forwards them to the router, so a replica gets
+  traffic only when its probes say so.
+* Before the runtime sends SIGTERM, the agent drains the revision in the router, so requests in
+  flight finish and no new ones arrive.
+* Weight changes carry the control plane's fencing token; the router refuses a stale one, so a
+  paused ex-leader cannot move traffic after a new leader took over.
+* Listen ports and weights are saved to ``routes.json`` after every change: a restarted agent
+  listens on the same ports with the same split before the control plane says anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from roost.clock import Clock, RealClock
+from roost.runtime import RevisionNotFoundError, RevisionSpec, RevisionStatus
+from roost.runtime.local import LocalRuntime
+from roost.telemetry import Recorder, TimeSeriesStore
+from roost.traffic import EmbeddedProxy, EmbeddedRouter, Endpoint, StaleFencingToken
+
+log = logging.getLogger(__name__)
+
+ROUTES_FILE = "routes.json"
+TELEMETRY_FILE = "telemetry.snapshot"
+SUMMARY_WINDOW = timedelta(minutes=1)
+
+
+class AgentError(Exception):
+    """A request the agent cannot carry out; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, *, status: int = 400, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.hint = hint
+
+
+@dataclass
+class _Listener:
+    port: int
+    proxy: EmbeddedProxy
+
+
+@dataclass
+class _Saved:
+    """What routes.json holds: per service, the requested listen port and the weights."""
+
+    listen: dict[str, int] = field(default_factory=dict)
+    # Services whose port roost picked: after a restart the agent asks for the same port again
+    # (clients know it), and only falls back to a new one if another program took it.
+    auto: set[str] = field(default_factory=set)
+    weights: dict[str, dict[str, int]] = field(default_factory=dict)
+    fencing: dict[str, int] = field(default_factory=dict)
+
+
+class Agent:
+    """One machine's data plane. Create, ``await start()``, use, ``await stop()``."""
+
+    def __init__(
+        self, state_dir: Path, *, host: str = "127.0.0.1", clock: Clock | None = None
+    ) -> None:
+        self.state_dir = state_dir
+        self.host = host
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self.runtime = LocalRuntime(state_dir / "runtime", clock=self.clock, host=host)
+        self.router = EmbeddedRouter()
+        self.series = TimeSeriesStore(clock=self.clock)
+        self.recorder = Recorder(clock=self.clock, store=self.series)
+        self._listeners: dict[str, _Listener] = {}
+        self._saved = _Saved()
+        self._lock = asyncio.Lock()
+        self._unsubscribe: list[Any] = []
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> list[RevisionStatus]:
+        """Restore telemetry, listeners and weights, then adopt the replicas a previous agent
+        left running. Returns the adopted revisions."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        snapshot = self.state_dir / TELEMETRY_FILE
+        if snapshot.exists():
+            try:
+                self.series.restore(snapshot)
+            except Exception as exc:  # a damaged snapshot costs history, never the agent
+                log.warning("telemetry snapshot %s not restored: %s", snapshot, exc)
+        self._unsubscribe.append(self.runtime.on_endpoints_changed(self._endpoints_changed))
+        self._unsubscribe.append(self.runtime.on_before_stop(self._before_stop))
+        self._saved = self._load_routes()
+        for service, port in self._saved.listen.items():
+            try:
+                await self._listen(service, port)
+            except AgentError as exc:
+                if service not in self._saved.auto:
+                    log.error("cannot listen for %s again: %s", service, exc)
+                    continue
+                bound = await self._listen(service, 0)
+                log.warning("port %d was taken; %s now listens on %d", port, service, bound)
+                self._saved.listen[service] = bound
+                self._save_routes()
+        for service, weights in self._saved.weights.items():
+            token = self._saved.fencing.get(service)
+            await self.router.set_weights(service, weights, fencing_token=token)
+        adopted = await self.runtime.adopt()
+        for status in adopted:
+            await self._endpoints_changed(status.service, status.revision, status.ready_endpoints)
+        return adopted
+
+    async def stop(self, *, stop_workloads: bool = True, grace: float = 5.0) -> None:
+        """Stop proxies (letting requests in flight finish) and, by default, every revision.
+
+        With ``stop_workloads=False`` the replicas keep running for the next agent to adopt.
+        """
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        if stop_workloads:
+            for status in self.runtime.status():
+                with contextlib.suppress(RevisionNotFoundError):
+                    await self.runtime.stop(status.service, status.revision)
+        for listener in self._listeners.values():
+            await listener.proxy.stop(grace=grace)
+        self._listeners.clear()
+        self.save_telemetry()
+        await self.runtime.aclose()
+
+    def save_telemetry(self) -> None:
+        try:
+            self.series.snapshot(self.state_dir / TELEMETRY_FILE)
+        except OSError as exc:
+            log.warning("telemetry snapshot not written: %s", exc)
+
+    # -- services and revisions ---------------------------------------------------------------
+
+    async def ensure_listener(self, service: str, port: int = 0) -> int:
+        """Listen for ``service`` (on ``port``; 0 picks a free one) unless already listening;
+        returns the port. A different port for a listening service is refused."""
+        async with self._lock:
+            current = self._listeners.get(service)
+            if current is not None:
+                if port not in (0, current.port):
+                    raise AgentError(
+                        f"service {service!r} already listens on port {current.port}",
+                        status=409,
+                        hint="stop its revisions first to change the port",
+                    )
+                return current.port
+            bound = await self._listen(service, port)
+            self._saved.listen[service] = bound
+            if port == 0:
+                self._saved.auto.add(service)
+            self._save_routes()
+            return bound
+
+    async def start_revision(self, spec: RevisionSpec) -> RevisionStatus:
+        if spec.service not in self._listeners:
+            raise AgentError(
+                f"service {spec.service!r} has no listener",
+                status=409,
+                hint="PUT /v1/services/{service}/listener first",
+            )
+        status = await self.runtime.start(spec)
+        routes = await self.router.routes(spec.service)
+        if spec.revision not in routes.revisions:
+            # Known to the router at weight 0 straight away: reachable by header for checks.
+            await self.router.set_endpoints(spec.service, spec.revision, [])
+        return status
+
+    async def scale(self, service: str, revision: str, replicas: int) -> RevisionStatus:
+        return await self.runtime.scale(service, revision, replicas)
+
+    async def stop_revision(self, service: str, revision: str) -> RevisionStatus:
+        routes = await self.router.routes(service)
+        if routes.weights.get(revision, 0) > 0:
+            raise AgentError(
+                f"revision {revision!r} of {service!r} still has "
+                f"{routes.weights[revision]}% of the traffic",
+                status=409,
+                hint="move its weight to another revision first (or `roost down` everything)",
+            )
+        status = await self.runtime.stop(service, revision)
+        self.recorder.forget(service, revision)
+        return status
+
+    async def set_weights(
+        self, service: str, weights: Mapping[str, int], *, fencing_token: int | None
+    ) -> dict[str, int]:
+        """Replace the service's weights atomically (fenced); returns the new weight map."""
+        running = {s.revision for s in self.runtime.status(service)}
+        unknown = sorted(set(weights) - running)
+        if unknown:
+            raise AgentError(
+                f"service {service!r} runs no revision {', '.join(map(repr, unknown))}",
+                status=404,
+                hint=f"running: {', '.join(sorted(running)) or 'none'}",
+            )
+        try:
+            routes = await self.router.set_weights(service, weights, fencing_token=fencing_token)
+        except StaleFencingToken as exc:
+            raise AgentError(str(exc), status=409, hint="a newer leader has taken over") from None
+        self._saved.weights[service] = dict(routes.weights)
+        if fencing_token is not None:
+            self._saved.fencing[service] = fencing_token
+        self._save_routes()
+        return dict(routes.weights)
+
+    # -- what the control plane reads ---------------------------------------------------------
+
+    async def state(self) -> dict[str, Any]:
+        """Everything ``roost ps`` shows, as JSON-able data."""
+        table = await self.router.table()
+        services: dict[str, Any] = {}
+        names = set(self._listeners) | {s.service for s in self.runtime.status()}
+        for service in sorted(names):
+            routes = table.get(service)
+            weights = dict(routes.weights) if routes else {}
+            revisions = []
+            for status in self.runtime.status(service):
+                revisions.append(
+                    {
+                        **_revision_json(status),
+                        "weight": weights.get(status.revision, 0),
+                        "metrics": self.summary(service, status.revision),
+                    }
+                )
+            listener = self._listeners.get(service)
+            services[service] = {
+                "listen": listener.port if listener else None,
+                "url": f"http://{self.host}:{listener.port}" if listener else None,
+                "weights": weights,
+                "fencing_token": routes.fencing_token if routes else None,
+                "revisions": revisions,
+            }
+        return {"services": services}
+
+    def summary(
+        self, service: str, revision: str, *, window: timedelta = SUMMARY_WINDOW
+    ) -> dict[str, Any]:
+        """Request rate, error ratio and p50/p99 latency of a revision over ``window``."""
+        s = self.series
+        return {
+            "window_seconds": window.total_seconds(),
+            "requests": s.request_count(service, revision, window=window),
+            "rps": s.request_rate(service, revision, window=window),
+            "error_ratio": s.error_ratio(service, revision, window=window),
+            "p50": s.latency_quantile(service, revision, 0.5, window=window),
+            "p99": s.latency_quantile(service, revision, 0.99, window=window),
+        }
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _listen(self, service: str, port: int) -> int:
+        proxy = EmbeddedProxy(service, router=self.router, recorder=self.recorder, clock=self.clock)
+        try:
+            bound = await proxy.start(self.host, port)
+        except OSError as exc:
+            raise AgentError(
+                f"cannot listen for {service!r} on {self.host}:{port}: {exc.strerror}",
+                status=409,
+                hint="another program uses that port; change `listen` in roost.yaml",
+            ) from None
+        self._listeners[service] = _Listener(port=bound, proxy=proxy)
+        return bound
+
+    async def _endpoints_changed(
+        self, service: str, revision: str, endpoints: list[tuple[str, int]]
+    ) -> None:
+        await self.router.set_endpoints(
+            service, revision, [Endpoint(host, port) for host, port in endpoints]
+        )
+
+    async def _before_stop(
+        self, service: str, revision: str, endpoints: list[tuple[str, int]]
+    ) -> None:
+        for host, port in endpoints:
+            await self.router.drain(service, revision, endpoint=Endpoint(host, port), timeout=10)
+
+    def _load_routes(self) -> _Saved:
+        path = self.state_dir / ROUTES_FILE
+        try:
+            data = json.loads(path.read_text())
+            return _Saved(
+                listen={str(k): int(v) for k, v in data.get("listen", {}).items()},
+                auto={str(s) for s in data.get("auto", [])},
+                weights={
+                    str(s): {str(r): int(w) for r, w in ws.items()}
+                    for s, ws in data.get("weights", {}).items()
+                },
+                fencing={str(k): int(v) for k, v in data.get("fencing", {}).items()},
+            )
+        except FileNotFoundError:
+            return _Saved()
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            log.error("ignoring damaged %s: %s", path, exc)
+            return _Saved()
+
+    def _save_routes(self) -> None:
+        path = self.state_dir / ROUTES_FILE
+        tmp = path.with_suffix(".tmp")
+        data = {
+            "listen": self._saved.listen,
+            "auto": sorted(self._saved.auto),
+            "weights": self._saved.weights,
+            "fencing": self._saved.fencing,
+        }
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+    def __repr__(self) -> str:
+        return (
+            f"Agent(state_dir={str(self.state_dir)!r}, listeners="
+            f"{ {s: lst.port for s, lst in self._listeners.items()} })"
+        )
+
+
+def _revision_json(status: RevisionStatus) -> dict[str, Any]:
+    replicas = []
+    for r in status.replicas:
+        term = r.last_termination
+        replicas.append(
+            {
+                "index": r.index,
+                "state": str(r.state),
+                "ready": r.ready,
+                "port": r.port,
+                "pid": r.pid,
+                "restarts": r.restarts,
+                "adopted": r.adopted,
+                "message": r.message,
+                "last_exit": None if term is None else term.describe(),
+                "log_tail": [] if term is None else list(term.log_tail[-5:]),
+                "probes": [
+                    {"kind": p.kind, "passing": p.passing, "message": p.last_message}
+                    for p in r.probes
+                ],
+            }
+        )
+    return {
+        "revision": status.revision,
+        "phase": status.phase,
+        "desired_replicas": status.desired_replicas,
+        "ready_replicas": status.ready_replicas,
+        "replicas": replicas,
+    }

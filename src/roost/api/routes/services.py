@@ -1,0 +1,89 @@
+"""Operating the local data plane: ``ps``, ``up``, start/stop revisions, weights, log queries.
+
+Every write goes through :class:`roost.control.plane.ControlPlane`, which carries this control
+plane's fencing token to the agent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, Field
+
+from roost.control.plane import ControlPlane
+
+router = APIRouter(tags=["services"])
+
+
+def _plane(request: Request) -> ControlPlane:
+    plane: ControlPlane = request.app.state.plane
+    return plane
+
+
+class Up(BaseModel):
+    environment: str | None = Field(default=None, description="Default: the first one.")
+    actor: str | None = None
+
+
+class StartRevision(BaseModel):
+    environment: str | None = None
+    release: str | None = Field(default=None, description="Run this release; default: cut one.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
+    replicas: int | None = Field(default=None, ge=0, le=1000)
+    actor: str | None = None
+
+
+class SetWeights(BaseModel):
+    weights: dict[str, Annotated[int, Field(ge=0, le=100)]]
+    actor: str | None = None
+
+
+class LogQuery(BaseModel):
+    sql: str = Field(min_length=1)
+
+
+@router.get("/ps")
+def ps(request: Request) -> dict[str, Any]:
+    """Revisions, replicas, probe states, weights and per-revision rps / error ratio / p99."""
+    return _plane(request).ps()
+
+
+@router.post("/up")
+def up(request: Request, body: Annotated[Up, Body()]) -> dict[str, Any]:
+    """Listeners for every service and a first revision for those that run nothing yet."""
+    return _plane(request).up(environment=body.environment, actor=body.actor)
+
+
+@router.post("/services/{service}/revisions")
+def start_revision(service: str, request: Request, body: StartRevision) -> dict[str, Any]:
+    """Start a new revision at weight 0 (100 when it is the service's only one)."""
+    revision = _plane(request).start_revision(
+        service,
+        environment=body.environment,
+        release=body.release,
+        env_overrides=body.env,
+        replicas=body.replicas,
+        actor=body.actor,
+    )
+    return {"service": service, "revision": revision}
+
+
+@router.put("/services/{service}/weights")
+def set_weights(service: str, request: Request, body: SetWeights) -> dict[str, Any]:
+    """Replace the service's weights in one atomic, fenced router update."""
+    return {"service": service, "weights": _plane(request).set_weights(service, body.weights)}
+
+
+@router.delete("/services/{service}/revisions/{revision}")
+def stop_revision(service: str, revision: str, request: Request) -> dict[str, Any]:
+    """Drain and stop a revision that no longer carries traffic."""
+    _plane(request).stop_revision(service, revision)
+    return {"service": service, "revision": revision, "stopped": True}
+
+
+@router.post("/logs/query")
+def logs_query(request: Request, body: LogQuery) -> dict[str, Any]:
+    """SQL (DuckDB) over every replica's log lines: the table is ``logs``."""
+    with _plane(request)._agent() as agent:
+        return agent.query_logs(body.sql)

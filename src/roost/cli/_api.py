@@ -1,0 +1,52 @@
+"""Calling a running ``roost serve`` from the CLI: find it, call it, turn failures into one line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from roost.cli._output import fail
+from roost.control.paths import DEFAULT_API_PORT, STATE_DIR, read_api_file, resolve_root
+
+
+def api_url(api: str | None, project: Path | None) -> str:
+    """--api, then ROOST_API_URL, then the project's running API (.roost/api.json), then the
+    default port."""
+    if api:
+        return api.rstrip("/")
+    if env := os.environ.get("ROOST_API_URL"):
+        return env.rstrip("/")
+    recorded = read_api_file(resolve_root(project) / STATE_DIR)
+    if recorded and isinstance(recorded.get("url"), str):
+        return str(recorded["url"]).rstrip("/")
+    return f"http://127.0.0.1:{DEFAULT_API_PORT}"
+
+
+def call(method: str, url: str, *, json: Any = None, timeout: float = 60.0) -> Any:
+    """One API call; any failure prints ``roost: error: ...`` and exits non-zero."""
+    import httpx
+
+    try:
+        response = httpx.request(method, url, json=json, timeout=timeout)
+    except httpx.InvalidURL as exc:
+        fail(f"bad API URL {url!r}: {exc}", hint="e.g. --api http://127.0.0.1:7070", code=2)
+    except httpx.UnsupportedProtocol:
+        fail(f"bad API URL {url!r}", hint="it must start with http:// or https://", code=2)
+    except httpx.TransportError as exc:
+        base = url.split("/api/", maxsplit=1)[0]
+        fail(
+            f"cannot reach the roost API at {base} ({type(exc).__name__})",
+            hint="is `roost serve` running? start everything with `roost up`, or pass --api URL",
+        )
+    try:
+        data = response.json()
+    except ValueError:
+        fail(f"{url} answered {response.status_code} without JSON", hint="is that a roost API?")
+    if response.status_code >= 400:
+        message = data.get("error") or data.get("detail") if isinstance(data, dict) else None
+        if not isinstance(message, str):
+            message = str(message or data)[:300]
+        hint = data.get("hint") if isinstance(data, dict) else None
+        fail(message, hint=hint if isinstance(hint, str) else None)
+    return data

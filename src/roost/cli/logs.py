@@ -1,0 +1,96 @@
+"""``roost logs SERVICE`` and ``roost logs query "SQL"``: read the replicas' log files directly.
+
+Neither needs a running agent or control plane: the JSON Lines files are the source of truth, so
+logs stay readable after a crash — which is when they are wanted most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from roost.cli._output import console, fail
+from roost.control.paths import STATE_DIR, resolve_root
+
+LOG_DIR = Path(STATE_DIR) / "agent" / "runtime" / "logs"
+
+
+def logs(
+    service: Annotated[str, typer.Argument(help='Service name, or "query" followed by SQL.')],
+    sql: Annotated[
+        str | None, typer.Argument(help="With `query`: SQL over the table `logs`.")
+    ] = None,
+    project: Annotated[Path | None, typer.Option("--project", "-p", help="Project folder.")] = None,
+    revision: Annotated[str | None, typer.Option(help="Only this revision.")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    since: Annotated[
+        datetime | None, typer.Option(help="Only lines from this time on (ISO 8601, UTC).")
+    ] = None,
+) -> None:
+    """Print what a service's replicas wrote, or run SQL over all log lines (DuckDB).
+
+    Columns of `logs`: time, service, revision, replica, stream, line. Example:
+    roost logs query "SELECT revision, count(*) FROM logs WHERE line LIKE '%ERROR%' GROUP BY 1"
+    """
+    log_dir = resolve_root(project) / LOG_DIR
+    if service == "query" and sql is not None:
+        _query(log_dir, sql)
+        return
+    if sql is not None:
+        fail(
+            f"unexpected argument {sql!r}",
+            hint='use `roost logs query "SELECT ..."` for SQL',
+            code=2,
+        )
+    from roost.clock import RealClock
+    from roost.runtime.local.logs import read_logs
+
+    if since is not None and since.tzinfo is None:
+        from datetime import UTC
+
+        since = since.replace(tzinfo=UTC)
+
+    async def show() -> int:
+        count = 0
+        async for line in read_logs(
+            log_dir, service, revision, since=since, follow=follow, clock=RealClock()
+        ):
+            count += 1
+            stamp = line.time.isoformat(timespec="milliseconds")
+            console.print(
+                f"{stamp} {line.revision}#{line.replica} {line.stream}: {line.line}",
+                markup=False,
+                highlight=False,
+            )
+        return count
+
+    try:
+        if asyncio.run(show()) == 0 and not follow:
+            console.print(f"no log lines for {service!r} in {log_dir}", markup=False)
+    except KeyboardInterrupt:
+        pass
+
+
+def _query(log_dir: Path, sql: str) -> None:
+    from roost.runtime.logquery import LogQueryError, query_logs
+
+    try:
+        result = query_logs(log_dir, sql)
+    except LogQueryError as exc:
+        fail(
+            str(exc),
+            hint="the table is `logs`: time, service, revision, replica, stream, line",
+            code=2,
+        )
+    table = Table(*result.columns)
+    for row in result.rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    console.print(f"{len(result.rows)} row(s)", markup=False)

@@ -1,0 +1,307 @@
+"""``roost up|down|ps|start|weights|stop|agent``: run and steer the local data plane.
+
+``roost up`` starts two background processes for a project — the agent (data plane: replicas,
+proxies, telemetry) and ``roost serve`` (control plane) — each in its own session so they outlive
+the terminal, and each independent of the other: killing the control plane leaves traffic
+flowing through the agent.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from roost.cli._api import api_url, call
+from roost.cli._output import console, err_console, fail, user_errors
+from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
+
+AGENT_DIR = "agent"
+AGENT_FILE = "agent.json"
+START_TIMEOUT = 30.0
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
+]
+ApiOpt = Annotated[
+    str | None, typer.Option(help="API URL (default: this project's running `roost serve`).")
+]
+
+
+def _state(project: Path | None) -> Path:
+    return resolve_root(project) / STATE_DIR
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recorded_pid(path: Path) -> int | None:
+    data = read_api_file(path.parent) if path.name == API_FILE else _read_json(path)
+    pid = data.get("pid") if data else None
+    return pid if isinstance(pid, int) and _alive(pid) else None
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _spawn(args: list[str], *, log: Path, ready: Path, what: str) -> None:
+    """Start ``python -m roost ARGS`` in its own session and wait until it writes ``ready``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "roost", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready.exists():
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+            fail(
+                f"the {what} exited with code {process.returncode}: {' | '.join(tail)}",
+                hint=f"see {log}",
+            )
+        if time.monotonic() > deadline:
+            fail(f"the {what} did not start within {START_TIMEOUT:.0f}s", hint=f"see {log}")
+        time.sleep(0.05)
+
+
+def up(
+    project: ProjectOpt = None,
+    environment: Annotated[
+        str | None, typer.Option("--env", "-e", help="Environment (default: the first).")
+    ] = None,
+) -> None:
+    """Start the agent and the control plane in the background, then every service."""
+    from roost.control.workspace import find_project
+    from roost.spec import load_project
+
+    with user_errors():
+        project_file = find_project(project)
+        load_project(project_file)  # refuse a broken roost.yaml before starting anything
+    root = project_file.parent
+    state = root / STATE_DIR
+    agent_dir = state / AGENT_DIR
+    if _recorded_pid(agent_dir / AGENT_FILE) is None:
+        (agent_dir / AGENT_FILE).unlink(missing_ok=True)
+        console.print("starting the agent (data plane) ...", markup=False)
+        _spawn(
+            ["agent", "--project", str(root)],
+            log=state / "agent.log",
+            ready=agent_dir / AGENT_FILE,
+            what="agent",
+        )
+    if _recorded_pid(state / API_FILE) is None:
+        (state / API_FILE).unlink(missing_ok=True)
+        console.print("starting the control plane (roost serve) ...", markup=False)
+        _spawn(
+            ["serve", "--project", str(root), "--port", "0"],
+            log=state / "serve.log",
+            ready=state / API_FILE,
+            what="control plane",
+        )
+    base = api_url(None, root)
+    result = call("POST", f"{base}/api/v1/up", json={"environment": environment}, timeout=120)
+    for revision in result.get("started", []):
+        console.print(f"started {revision}", markup=False)
+    _print_ps(result, base)
+
+
+def down(project: ProjectOpt = None) -> None:
+    """Stop the control plane and the agent (which stops every replica gracefully)."""
+    state = _state(project)
+    stopped = 0
+    for path, what in (
+        (state / API_FILE, "control plane"),
+        (state / AGENT_DIR / AGENT_FILE, "agent"),
+    ):
+        pid = _recorded_pid(path)
+        if pid is None:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            err_console.print(f"roost: the {what} (pid {pid}) did not stop; sending SIGKILL")
+            os.kill(pid, signal.SIGKILL)
+        console.print(f"stopped the {what} (pid {pid})", markup=False)
+        stopped += 1
+    if not stopped:
+        console.print("nothing was running for this project", markup=False)
+
+
+def _fmt(value: float | None, scale: float = 1.0, unit: str = "") -> str:
+    return "—" if value is None else f"{value * scale:.1f}{unit}"
+
+
+def _print_ps(state: dict[str, Any], source: str) -> None:
+    table = Table(
+        "service",
+        "listen",
+        "revision",
+        "weight",
+        "phase",
+        "ready",
+        "restarts",
+        "rps",
+        "errors",
+        "p99",
+        title=f"roost ps ({source})",
+    )
+    for name, svc in state.get("services", {}).items():
+        revisions = svc.get("revisions") or [{}]
+        for i, rev in enumerate(revisions):
+            metrics = rev.get("metrics") or {}
+            replicas = rev.get("replicas", [])
+            table.add_row(
+                name if i == 0 else "",
+                (svc.get("url") or "—") if i == 0 else "",
+                rev.get("revision", "—"),
+                f"{rev.get('weight', 0)}%" if rev else "",
+                rev.get("phase", ""),
+                f"{rev.get('ready_replicas', 0)}/{rev.get('desired_replicas', 0)}" if rev else "",
+                str(sum(r.get("restarts", 0) for r in replicas)) if rev else "",
+                _fmt(metrics.get("rps")),
+                _fmt(metrics.get("error_ratio"), 100, "%"),
+                _fmt(metrics.get("p99"), 1000, "ms"),
+            )
+    console.print(table)
+    for name, svc in state.get("services", {}).items():
+        for rev in svc.get("revisions", []):
+            for replica in rev.get("replicas", []):
+                if replica.get("last_exit") and replica.get("state") != "Running":
+                    console.print(
+                        f"  {name}/{rev['revision']}#{replica['index']}: {replica['state']}, "
+                        f"{replica['last_exit']}",
+                        markup=False,
+                    )
+
+
+def ps(project: ProjectOpt = None, api: ApiOpt = None) -> None:
+    """Revisions, replicas, weights and live rps / error ratio / p99 per revision."""
+    base = api_url(api, project)
+    recorded = read_api_file(_state(project))
+    if api is None and recorded is None:
+        # No control plane: ask the agent directly — the data plane outlives the control plane.
+        from roost.control.agents import AgentClient, AgentUnavailable
+
+        try:
+            with AgentClient.for_project(_state(project) / AGENT_DIR) as agent:
+                _print_ps(agent.state(), f"agent {agent.url}; the control plane is not running")
+                return
+        except AgentUnavailable as exc:
+            fail(str(exc), hint=exc.hint)
+    _print_ps(call("GET", f"{base}/api/v1/ps"), base)
+
+
+def start(
+    service: Annotated[str, typer.Argument(help="Service name.")],
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+    environment: Annotated[str | None, typer.Option("--env", "-e", help="Environment.")] = None,
+    release: Annotated[
+        str | None, typer.Option(help="Run this release (default: cut one).")
+    ] = None,
+    set_env: Annotated[
+        list[str] | None, typer.Option("--set-env", help="KEY=VALUE added to this revision's env.")
+    ] = None,
+    replicas: Annotated[int | None, typer.Option(min=0, help="Replica count.")] = None,
+) -> None:
+    """Start a new revision of SERVICE next to the running one, at weight 0."""
+    overrides = {}
+    for item in set_env or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"--set-env {item!r} is not KEY=VALUE", code=2)
+        overrides[key] = value
+    base = api_url(api, project)
+    body = {"environment": environment, "release": release, "env": overrides, "replicas": replicas}
+    result = call("POST", f"{base}/api/v1/services/{service}/revisions", json=body, timeout=120)
+    console.print(
+        f"started {result['revision']} (weight 0 unless it is the only one)", markup=False
+    )
+
+
+def weights(
+    service: Annotated[str, typer.Argument(help="Service name.")],
+    assignments: Annotated[list[str], typer.Argument(help="REVISION=PERCENT, adding up to 100.")],
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+) -> None:
+    """Move traffic: replace SERVICE's weights in one atomic router update."""
+    parsed: dict[str, int] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not value.isdigit() or int(value) > 100:
+            fail(f"{item!r} is not REVISION=PERCENT", hint="e.g. shop-r1=80 shop-r2=20", code=2)
+        parsed[name] = int(value)
+    base = api_url(api, project)
+    result = call("PUT", f"{base}/api/v1/services/{service}/weights", json={"weights": parsed})
+    shown = ", ".join(f"{k}={v}%" for k, v in result["weights"].items())
+    console.print(f"{service}: {shown}", markup=False)
+
+
+def stop(
+    service: Annotated[str, typer.Argument(help="Service name.")],
+    revision: Annotated[str, typer.Argument(help="Revision to stop (it must have weight 0).")],
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+) -> None:
+    """Drain and stop one revision of SERVICE."""
+    base = api_url(api, project)
+    call("DELETE", f"{base}/api/v1/services/{service}/revisions/{revision}", timeout=120)
+    console.print(f"stopped {service}/{revision}", markup=False)
+
+
+def agent(
+    project: ProjectOpt = None,
+    port: Annotated[int, typer.Option(help="Port for the agent API; 0 picks a free one.")] = 0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ROOST_DATABASE_URL",
+            show_default=False,
+            help="State store for the agent's heartbeat lease.",
+        ),
+    ] = None,
+) -> None:
+    """Run the agent (data plane) in the foreground. `roost up` starts it for you."""
+    from roost.agent.running import run_agent
+    from roost.cli.serving import bind
+    from roost.store import open_store
+
+    root = resolve_root(project)
+    state = root / STATE_DIR / AGENT_DIR
+    with user_errors():
+        store = open_store(database_url, root=root)
+    sock = bind("127.0.0.1", port)
+    try:
+        run_agent(state, sock=sock, store=store)
+    finally:
+        sock.close()
+        store.close()

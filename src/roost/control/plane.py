@@ -1,0 +1,266 @@
+"""The control plane's operations on the local data plane: up, start, weights, stop, ps.
+
+Each operation is thin: cut or look up a release, map it to a revision spec, tell the agent,
+record an event. Traffic changes carry the fencing token of the control plane's lease, so an
+agent refuses a control plane that lost its lease (DESIGN.md, point 6).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from roost.control.agents import AgentClient
+from roost.control.paths import STATE_DIR
+from roost.control.releasing import cut_release
+from roost.control.revisions import revision_spec
+from roost.control.workspace import Workspace
+from roost.store import Fence, NotFound, StoreError
+
+CONTROL_LEASE = "control-plane"
+LEASE_SECONDS = 10.0
+RENEW_EVERY = 3.0
+
+
+class OperationError(Exception):
+    """An operation the user asked for cannot be done; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, *, status: int = 400, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.hint = hint
+
+
+class Leadership:
+    """Holds the control-plane lease for a single ``roost serve`` and renews it in a thread.
+
+    A second ``roost serve`` on the same store finds the lease held and gets no fence: its
+    writes are refused until the first one is gone and the lease expired.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self._fence: Fence | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew_forever, daemon=True, name="lease")
+
+    def start(self, *, wait: float = 0.0, on_wait: Callable[[str], None] | None = None) -> bool:
+        """Take the lease, waiting up to ``wait`` seconds for a previous holder's to expire
+        (after a ``kill -9`` it is still valid for up to its duration); then keep renewing it.
+        Returns whether this process leads."""
+        deadline = time.monotonic() + wait
+        self._try()
+        told = False
+        while self._fence is None and time.monotonic() < deadline:
+            if on_wait is not None and not told:
+                held = self._ws.store.leases.get(CONTROL_LEASE)
+                holder = held.holder if held is not None else "?"
+                on_wait(f"waiting for the control-plane lease held by {holder} to expire")
+                told = True
+            time.sleep(0.5)
+            self._try()
+        self._thread.start()
+        return self._fence is not None
+
+    @property
+    def leading(self) -> bool:
+        return self._fence is not None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self._fence is not None:
+            with contextlib.suppress(StoreError):
+                self._ws.store.leases.release(CONTROL_LEASE, self.holder)
+
+    @property
+    def fence(self) -> Fence:
+        if self._fence is None:
+            raise OperationError(
+                "this roost serve does not hold the control-plane lease",
+                status=503,
+                hint="another roost serve is leading; use that one",
+            )
+        return self._fence
+
+    def _try(self) -> None:
+        try:
+            got = self._ws.store.leases.try_acquire(
+                CONTROL_LEASE, self.holder, duration_seconds=LEASE_SECONDS
+            )
+        except StoreError:
+            got = None
+        self._fence = got.fence() if got is not None else None
+
+    def _renew_forever(self) -> None:
+        while not self._stop.wait(RENEW_EVERY):
+            self._try()
+
+
+class ControlPlane:
+    """The operations behind ``/api/v1/services/...`` and ``roost up``."""
+
+    def __init__(self, ws: Workspace, *, leadership: Leadership | None = None) -> None:
+        self.ws = ws
+        self.leadership = leadership
+        self.agent_dir = ws.root / STATE_DIR / "agent"
+
+    def _fence_token(self) -> int | None:
+        return self.leadership.fence.token if self.leadership is not None else None
+
+    def _agent(self) -> AgentClient:
+        return AgentClient.for_project(self.agent_dir)
+
+    def _service(self, name: str) -> Any:
+        try:
+            return self.ws.project.service(name)
+        except KeyError:
+            names = ", ".join(s.name for s in self.ws.project.services)
+            raise OperationError(
+                f"no service {name!r} in {self.ws.project_file.name}", status=404, hint=names
+            ) from None
+
+    def _environment(self, name: str | None) -> tuple[str, Any]:
+        envs = self.ws.project.environments
+        chosen = name or next(iter(envs))
+        if chosen not in envs:
+            raise OperationError(f"no environment {chosen!r}", status=404, hint=", ".join(envs))
+        return chosen, envs[chosen]
+
+    def _event(self, type_: str, subject: str, data: Mapping[str, Any], actor: str | None) -> None:
+        if self.leadership is not None and not self.leadership.leading:
+            return  # a follower records nothing: the leader does
+        fence = self.leadership.fence if self.leadership is not None else None
+        self.ws.store.events.append(
+            type_,
+            source="roost/control",
+            subject=subject,
+            data=dict(data),
+            actor=actor,
+            fence=fence,
+        )
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def ps(self) -> dict[str, Any]:
+        with self._agent() as agent:
+            state = agent.state()
+        state["agent"] = {"url": agent.url}
+        return state
+
+    def up(self, *, environment: str | None = None, actor: str | None = None) -> dict[str, Any]:
+        """Give every service of ``environment`` a listener and, if it runs nothing yet, its
+        first revision at 100% (the first deploy of a service goes straight to full traffic)."""
+        env_name, _ = self._environment(environment)
+        started = []
+        with self._agent() as agent:
+            state = agent.state()["services"]
+            for service in self.ws.project.services:
+                if not service.runs_in(env_name):
+                    continue
+                listen = service.listen if isinstance(service.listen, int) else 0
+                agent.ensure_listener(service.name, listen)
+                if state.get(service.name, {}).get("revisions"):
+                    continue
+                started.append(self.start_revision(service.name, environment=env_name, actor=actor))
+            return {"environment": env_name, "started": started, **agent.state()}
+
+    def start_revision(
+        self,
+        service_name: str,
+        *,
+        environment: str | None = None,
+        release: str | None = None,
+        env_overrides: Mapping[str, str] | None = None,
+        replicas: int | None = None,
+        actor: str | None = None,
+    ) -> str:
+        """Start a revision (a new release, or ``release``) at weight 0 — or at 100% when the
+        service runs nothing else. Returns the revision name (the release id)."""
+        service = self._service(service_name)
+        env_name, env = self._environment(environment)
+        store = self.ws.store
+        if release is None:
+            record = cut_release(
+                store,
+                self.ws.project,
+                service.name,
+                root=self.ws.root,
+                env_overrides=dict(env_overrides or {}),
+                created_by=actor or "roost",
+            )
+        else:
+            try:
+                record = store.releases.get(release)
+            except NotFound:
+                raise OperationError(f"no release {release!r}", status=404) from None
+            if record.service != service.name:
+                raise OperationError(f"release {release!r} is not a release of {service.name!r}")
+        spec = revision_spec(
+            record,
+            environment_name=env_name,
+            environment=env,
+            root=self.ws.root,
+            replicas=replicas,
+        )
+        with self._agent() as agent:
+            listen = service.listen if isinstance(service.listen, int) else 0
+            agent.ensure_listener(service.name, listen)
+            before = agent.state()["services"].get(service.name, {})
+            agent.start_revision(spec.model_dump_json(), service=service.name, revision=record.id)
+            first = not before.get("revisions")
+            if first:
+                agent.set_weights(service.name, {record.id: 100}, fencing_token=self._fence_token())
+        self._event(
+            "dev.roost.revision.started",
+            service.name,
+            {"revision": record.id, "environment": env_name, "weight": 100 if first else 0},
+            actor,
+        )
+        return record.id
+
+    def set_weights(
+        self, service_name: str, weights: Mapping[str, int], *, actor: str | None = None
+    ) -> dict[str, int]:
+        service = self._service(service_name)
+        total = sum(weights.values())
+        if total != 100:
+            raise OperationError(
+                f"weights add up to {total}, not 100", hint="e.g. web-r1=80 web-r2=20"
+            )
+        with self._agent() as agent:
+            new = agent.set_weights(service.name, weights, fencing_token=self._fence_token())
+        self._event("dev.roost.traffic.weights", service.name, {"weights": new}, actor)
+        return new
+
+    def stop_revision(self, service_name: str, revision: str, *, actor: str | None = None) -> None:
+        service = self._service(service_name)
+        with self._agent() as agent:
+            agent.stop_revision(service.name, revision)
+        self._event("dev.roost.revision.stopped", service.name, {"revision": revision}, actor)
+
+    def adopt(self) -> list[str]:
+        """After a (re)start: record what the agent is already running. Nothing is restarted:
+        the data plane kept serving while the control plane was away."""
+        try:
+            with self._agent() as agent:
+                services = agent.state()["services"]
+        except Exception:  # no agent yet: nothing to adopt
+            return []
+        found = [
+            f"{name}/{rev['revision']}"
+            for name, svc in services.items()
+            for rev in svc.get("revisions", [])
+        ]
+        if found:
+            self._event(
+                "dev.roost.control.adopted", self.ws.project.project, {"revisions": found}, None
+            )
+        return found

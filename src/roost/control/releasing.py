@@ -1,0 +1,114 @@
+"""Cutting a release from roost.yaml: the config snapshot and the pinned secret versions.
+
+A release is immutable and self-contained: its config snapshot holds everything needed to run
+it again later — the service's resolved settings and the *contents* of its config files (read
+now, not at deploy time), so a rollback restores exactly what ran. Secret *values* are never
+stored: the release pins each secret's reference, version and a digest of the value, and a
+deploy re-reads the value and refuses when the digest no longer matches a pinned version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from roost.spec import Project, Service
+from roost.store import ReleaseRecord, Store
+
+
+class ReleaseError(Exception):
+    """A release cannot be cut (unreadable config file, missing secret, ...)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def resolve_secret(reference: str, *, root: Path) -> str:
+    """The value behind ``env:VAR`` or ``file:path``; vault references need a vault backend."""
+    kind, _, where = reference.partition(":")
+    if kind == "env":
+        value = os.environ.get(where)
+        if value is None:
+            raise ReleaseError(
+                f"secret {reference!r}: ${where} is not set", hint=f"export {where}=..."
+            )
+        return value
+    if kind == "file":
+        path = (root / where).resolve()
+        try:
+            return path.read_text().rstrip("\n")
+        except OSError as exc:
+            raise ReleaseError(
+                f"secret {reference!r}: cannot read {path}: {exc.strerror}"
+            ) from None
+    raise ReleaseError(
+        f"secret {reference!r}: the {kind!r} secret backend is not available on this machine",
+        hint="use env:VAR or file:path for local runs",
+    )
+
+
+def secret_digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def config_snapshot(project: Project, service: Service, *, root: Path) -> dict[str, Any]:
+    """The service's settings with defaults applied and config file contents inlined."""
+    resolved = project.resolved_service(service.name)
+    data: dict[str, Any] = resolved.model_dump(mode="json", by_alias=True)
+    files = []
+    for item in resolved.config_files:
+        if item.content is not None:
+            content = item.content
+        else:
+            assert item.source is not None
+            source = root / item.source
+            try:
+                content = source.read_text()
+            except OSError as exc:
+                raise ReleaseError(
+                    f"config file {item.path!r}: cannot read {source}: {exc.strerror}",
+                    hint="fix `source` in roost.yaml or create the file",
+                ) from None
+        files.append({"path": item.path, "content": content})
+    data["config_files"] = files
+    data["workdir"] = str((root / (resolved.workdir or ".")).resolve())
+    return data
+
+
+def cut_release(
+    store: Store,
+    project: Project,
+    service_name: str,
+    *,
+    root: Path,
+    env_overrides: dict[str, str] | None = None,
+    created_by: str,
+    notes: str = "",
+) -> ReleaseRecord:
+    """Record a new immutable release of ``service_name`` from the current roost.yaml."""
+    service = project.service(service_name)
+    config = config_snapshot(project, service, root=root)
+    if env_overrides:
+        config["env"] = {**config.get("env", {}), **env_overrides}
+    secrets = {}
+    for ref in service.secrets:
+        value = resolve_secret(ref.source, root=root)
+        secrets[ref.name] = {
+            "from": ref.source,
+            "version": ref.version,
+            "digest": secret_digest(value),
+        }
+    schema = service.db_schema
+    return store.releases.create(
+        service.name,
+        artifact=f"dir:{config['workdir']}",
+        config=config,
+        secrets=secrets,
+        schema_requires=schema.requires if schema is not None and schema.requires else "",
+        schema_migrates_to=schema.migrates_to if schema is not None else None,
+        created_by=created_by,
+        notes=notes,
+    )
