@@ -32,10 +32,10 @@ _REFERENCE = re.compile(REFERENCE_PATTERN)
 
 
 class ConfigFile(SpecModel):
-    """A file written into the replica's working directory; part of the release's config
-    snapshot, so a rollback restores it together with the code."""
+    """A file written into the revision's config folder (``$ROOST_CONFIG_DIR``); part of the
+    release's config snapshot, so a rollback restores it together with the code."""
 
-    path: str = Field(description="Where to write it, relative to the working directory.")
+    path: str = Field(description="Where to write it, relative to $ROOST_CONFIG_DIR.")
     source: str | None = Field(
         default=None, description="Project-relative file to copy (read when the release is cut)."
     )
@@ -174,7 +174,7 @@ class Service(SpecModel):
         default_factory=dict, description="Environment variables (values are strings)."
     )
     config_files: list[ConfigFile] = Field(
-        default_factory=list, description="Files written next to the program for each release."
+        default_factory=list, description="Files written for each release into $ROOST_CONFIG_DIR."
     )
     secrets: list[SecretRef] = Field(
         default_factory=list, description="Secret references, resolved and pinned per release."
