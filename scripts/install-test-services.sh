@@ -6,6 +6,7 @@ set -euo pipefail
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
