@@ -111,6 +111,7 @@ def test_up_serves_through_the_router_and_weights_move_traffic(project: Path) ->
 
     ps = roost("ps", "-p", str(project), env={"COLUMNS": "200"})
     assert ps.returncode == 0, ps.stderr
+    assert ": Ready, last heartbeat" in ps.stdout  # the agent's node lease is being renewed
     assert "hello-r1" in ps.stdout
     assert "hello-r2" in ps.stdout
     assert "100%" in ps.stdout

@@ -18,13 +18,14 @@ from roost.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
+AGENT_LEASE_PREFIX = "agent-"
 DEFAULT_DURATION = 15.0
 DEFAULT_INTERVAL = 5.0
 
 
 def node_lease_name(node: str | None = None) -> str:
     """The lease an agent on ``node`` (default: this host) renews."""
-    return f"agent-{node or socket.gethostname()}"
+    return f"{AGENT_LEASE_PREFIX}{node or socket.gethostname()}"
 
 
 def holder_identity() -> str:

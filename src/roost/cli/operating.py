@@ -191,6 +191,12 @@ def _print_ps(state: dict[str, Any], source: str) -> None:
                 _fmt(metrics.get("p99"), 1000, "ms"),
             )
     console.print(table)
+    for beat in state.get("heartbeats", []):
+        condition = "Ready" if beat.get("ready") else "NotReady (no heartbeat within its lease)"
+        console.print(
+            f"agent {beat.get('node')}: {condition}, last heartbeat {beat.get('renewed_at')}",
+            markup=False,
+        )
     for name, svc in state.get("services", {}).items():
         for rev in svc.get("revisions", []):
             for replica in rev.get("replicas", []):

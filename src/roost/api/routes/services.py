@@ -11,7 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
-from roost.control.plane import ControlPlane
+from roost.agent.heartbeat import AGENT_LEASE_PREFIX
+from roost.control.agents import AgentUnavailable
+from roost.control.plane import ControlPlane, OperationError
 
 router = APIRouter(tags=["services"])
 
@@ -45,8 +47,38 @@ class LogQuery(BaseModel):
 
 @router.get("/ps")
 def ps(request: Request) -> dict[str, Any]:
-    """Revisions, replicas, probe states, weights and per-revision rps / error ratio / p99."""
-    return _plane(request).ps()
+    """Revisions, replicas, probe states, weights and per-revision rps / error ratio / p99,
+    plus the agent's heartbeat: a node lease that nobody renewed for its duration means the
+    agent is gone (NotReady), however quiet a live one may be."""
+    plane = _plane(request)
+    store = plane.ws.store
+    heartbeats = []
+    for lease in store.leases.list():
+        if lease.name.startswith(AGENT_LEASE_PREFIX):
+            heartbeats.append(
+                {
+                    "node": lease.name.removeprefix(AGENT_LEASE_PREFIX),
+                    "holder": lease.holder,
+                    "renewed_at": lease.renewed_at.isoformat(),
+                    "ready": not lease.expired(store.clock.now()),
+                }
+            )
+    try:
+        state = plane.ps()
+    except AgentUnavailable as exc:
+        # The agent is down: say so with its last heartbeat instead of only "unreachable".
+        raise OperationError(
+            str(exc),
+            status=503,
+            hint="; ".join(
+                f"agent {h['node']}: {'Ready' if h['ready'] else 'NotReady'}, last heartbeat "
+                f"{h['renewed_at']}"
+                for h in heartbeats
+            )
+            or AgentUnavailable.hint,
+        ) from None
+    state["heartbeats"] = heartbeats
+    return state
 
 
 @router.post("/up")
