@@ -6,7 +6,9 @@ set -euo pipefail
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -24,4 +26,8 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # servers on ephemeral ports, so the packaged one is not needed.
 if command -v pg_lsclusters >/dev/null 2>&1; then
   pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+fi
+# Likewise docker-registry's packaged service (port 5000): tests start their own registries.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl stop docker-registry >/dev/null 2>&1 || true
 fi
