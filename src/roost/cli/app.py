@@ -9,6 +9,8 @@ import typer
 import roost
 from roost.cli import logs, operating, serving, specs, state, status
 from roost.cli._output import err_console
+from roost.cli.artifacts import artifacts_app
+from roost.cli.building import build_app, builds, hooks_app
 
 app = typer.Typer(
     name="roost",
@@ -52,6 +54,10 @@ app.command("logs")(logs.logs)
 app.command("agent", hidden=True)(operating.agent)
 app.command("events")(state.events)
 app.add_typer(state.db_app, name="db")
+app.add_typer(build_app, name="build")
+app.command("builds")(builds)
+app.add_typer(hooks_app, name="hooks")
+app.add_typer(artifacts_app, name="artifacts")
 
 
 def main() -> None:

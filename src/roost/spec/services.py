@@ -11,6 +11,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema, field_validator, mod
 from roost.spec._base import SpecModel
 from roost.spec._issues import Issue, issue_error, issues_error
 from roost.spec.analysis import Analysis
+from roost.spec.building import Build
 from roost.spec.fields import (
     NAME_PATTERN,
     Command,
@@ -199,6 +200,10 @@ class Service(SpecModel):
         default=None,
         alias="schema",
         description="Database schema versions this release runs against (rollback safety).",
+    )
+    build: Build | None = Field(
+        default=None,
+        description="How to build, test and package it from a commit; null: no pipeline.",
     )
 
     @model_validator(mode="after")

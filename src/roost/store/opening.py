@@ -8,6 +8,7 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from roost.clock import Clock, RealClock
+from roost.store.builds import Builds
 from roost.store.connecting import Database
 from roost.store.environments import Environments
 from roost.store.events import Events
@@ -29,6 +30,7 @@ class Store:
     events: Events
     leases: Leases
     environments: Environments
+    builds: Builds
 
     def __init__(self, db: Database, *, clock: Clock, schema_revision: str) -> None:
         self._db = db
@@ -39,6 +41,7 @@ class Store:
         self.events = Events(db, clock)
         self.leases = Leases(db, clock)
         self.environments = Environments(db, clock)
+        self.builds = Builds(db, clock)
 
     @property
     def url(self) -> str:

@@ -170,3 +170,51 @@ counters = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
+
+# Builds: one row per pipeline run, numbered per service (``web-b12``), and one row per step.
+# A build's row is inserted with all its steps in one transaction and each transition is its
+# own transaction, so the history never shows a build without its steps.
+builds = sa.Table(
+    "builds",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("service", sa.String(100), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("ref", sa.String(500), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+    sa.Column("branch", sa.String(500), nullable=False),
+    sa.Column("trigger", sa.String(50), nullable=False),
+    sa.Column("state", sa.String(50), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("artifact", sa.String(100), nullable=True),
+    sa.Column("release_id", sa.String(200), nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False),
+    sa.Column("runner", sa.String(300), nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("service", "seq"),
+    sa.Index("ix_builds_created_at", "created_at"),
+)
+
+build_steps = sa.Table(
+    "build_steps",
+    metadata,
+    sa.Column(
+        "build_id",
+        sa.String(200),
+        sa.ForeignKey("builds.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("needs", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(50), nullable=False),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("cache_key", sa.String(100), nullable=True),
+    sa.Column("cache_hit", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+)
