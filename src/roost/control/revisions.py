@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from roost.artifacts.errors import ArtifactError
+from roost.artifacts.materializing import environment_for, materialize
 from roost.control.releasing import ReleaseError, resolve_secret, secret_digest
 from roost.runtime import (
     ConfigFile,
@@ -27,6 +29,7 @@ from roost.spec.fields import memory_bytes, status_bounds
 from roost.store import ReleaseRecord
 
 DEFAULT_GRACE_SECONDS = 10.0
+OCI_PREFIX = "oci:"
 
 
 def service_of(release: ReleaseRecord) -> Service:
@@ -97,11 +100,23 @@ def revision_spec(
     if service.resources is not None and service.resources.memory is not None:
         memory = memory_bytes(service.resources.memory)
     env: dict[str, Any] = {**environment.env, **service.env}
+    workdir = Path(service.workdir or root)
+    if release.artifact.startswith(OCI_PREFIX):
+        # A built release runs from its own unpacked artifact with its own venv, so two
+        # releases with different dependencies run side by side.
+        try:
+            workdir = materialize(release.artifact.removeprefix(OCI_PREFIX), root=root)
+        except ArtifactError as exc:
+            raise ReleaseError(
+                f"release {release.id}: {exc}",
+                hint="pull the artifact into this project first (roost artifacts pull)",
+            ) from None
+        env.update(environment_for(workdir))
     return RevisionSpec(
         service=service.name,
         revision=release.id,
         command=tuple(service.command),
-        workdir=Path(service.workdir or root),
+        workdir=workdir,
         env={k: str(v) for k, v in env.items()},
         config_files=tuple(
             ConfigFile(path=f.path, content=(f.content or "").encode())
