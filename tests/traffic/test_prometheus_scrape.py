@@ -25,6 +25,7 @@ def _free_port() -> int:
 def test_a_real_prometheus_scrapes_metrics(tmp_path) -> None:
     if PROMETHEUS is None:
         pytest.fail("prometheus is not installed (make test installs Debian's prometheus)")
+
     async def main() -> None:
         recorder = Recorder()
         for _ in range(3):
