@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make demo`: roost's main job on the embedded default — validate a project, run it behind
-# roost's own router, split traffic between two revisions, kill -9 the control plane under load
-# without losing a request, and query the logs with SQL. Later capabilities extend this script.
+# `make demo`: roost's main job on the embedded default, in two parts.
+# Part 1 — validate a project, run it behind roost's own router, split traffic between two
+# revisions, kill -9 the control plane under load without losing a request, query the logs.
+# Part 2 — progressive rollouts: a canary that passes and is promoted, one with an injected
+# regression that is rolled back automatically (traffic first), a rollback refused because of
+# a schema migration; the timeline, and an HTML report in demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COLUMNS=${COLUMNS:-120}
@@ -9,8 +12,13 @@ roost="$PWD/.venv/bin/roost"
 py="$PWD/.venv/bin/python"
 work=$(mktemp -d)
 project="$work/hello"
+canary="$work/canary"
+out="${ROOST_DEMO_OUT:-$PWD/demo-output}"
+load_pid=""
 cleanup() {
+  if [ -n "$load_pid" ]; then kill "$load_pid" 2>/dev/null || true; fi
   "$roost" down --project "$project" >/dev/null 2>&1 || true
+  "$roost" down --project "$canary" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -93,5 +101,54 @@ step "the audit log"
 
 step "roost down"
 "$roost" down --project "$project"
+
+printf '\n\033[1m##### part 2: progressive rollouts with automatic, traffic-first, state-aware rollback\033[0m\n'
+step "roost up: examples/canary, its first release web-r1 (runs on schema 1 and creates it)"
+cp -r examples/canary "$canary"
+"$roost" up --project "$canary" >/dev/null
+curl=$("$py" -c 'import json,sys,urllib.request as u; a=json.load(open(sys.argv[1]))["url"]; print(json.load(u.urlopen(a+"/api/v1/ps"))["services"]["web"]["url"])' "$canary/.roost/api.json")
+grep -A14 '^    rollout:' "$canary/roost.yaml"
+
+step "background traffic: ~150 requests/s through the router at $curl"
+mkdir -p "$out"
+rm -f "$out/load.jsonl"
+"$py" scripts/demo_load.py "$curl" "$out/load.jsonl" &
+load_pid=$!
+sleep 3
+
+step "deploy v2 (new config, migrates the schema to 2): canary steps with analysis, then promoted"
+sed -i -e 's/requires: ">=1,<2"/requires: ">=1,<3"/' -e 's/migrates_to: 1/migrates_to: 2/' \
+  -e 's/content: "v1"/content: "v2"/' "$canary/roost.yaml"
+"$roost" deploy web --project "$canary" --as alice
+
+step "deploy v3 with an injected regression (30% errors): detected, traffic back first, then scaled down"
+sed -i -e 's/requires: ">=1,<3"/requires: ">=2,<3"/' -e 's/content: "v2"/content: "v3"/' "$canary/roost.yaml"
+set +e
+"$roost" deploy web --project "$canary" --as alice --set-env HELLO_FAIL_RATE=0.3
+echo "exit code: $?"
+set -e
+
+step "roll back to v1? refused: v2 migrated the schema to 2 and v1 only runs on schema 1"
+set +e
+"$roost" rollback web --project "$canary" --as bob
+echo "exit code: $?"
+set -e
+
+step "what a rollback from web-r2 to web-r1 would restore: code, config and secrets together"
+"$roost" release diff web-r1 web-r2 --project "$canary"
+
+step "the history, and the aborted rollout's timeline (fault began / detected / traffic reverted)"
+"$roost" history web --project "$canary"
+"$roost" rollout status web --project "$canary"
+
+step "the HTML report: traffic split and error ratio per revision over time"
+kill "$load_pid"
+wait "$load_pid" || true
+load_pid=""
+"$py" scripts/demo_report.py --project "$canary" --service web --load "$out/load.jsonl" \
+  --out "$out/report.html"
+
+step "roost down"
+"$roost" down --project "$canary"
 echo
-echo "demo finished: the project ran in a temporary folder, now removed."
+echo "demo finished: the projects ran in a temporary folder, now removed; the report is in $out/."

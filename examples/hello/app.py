@@ -49,9 +49,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def main() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: (server.shutdown(), sys.exit(0)))
+    # SIGTERM ends serve_forever by unwinding it (server.shutdown() from the serving thread
+    # itself would wait for that very loop forever, and roost would have to SIGKILL it).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"INFO {REVISION} listening on 127.0.0.1:{PORT}", flush=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import roost
-from roost.api.routes import health, history, project, services
+from roost.api.routes import health, history, project, rollouts, services
 from roost.control.agents import AgentRefused, AgentUnavailable
+from roost.control.deploying import Deployments
 from roost.control.plane import ControlPlane, OperationError
 from roost.control.releasing import ReleaseError
+from roost.control.rolling import RolloutExecutor
+from roost.control.rolling_back import Rollbacks
 from roost.control.workspace import Workspace
-from roost.store import StaleFencingToken
+from roost.store import Conflict, NotFound, StaleFencingToken, StoreError
 
 
 def _error(status: int, message: str, hint: str | None) -> JSONResponse:
@@ -21,8 +24,15 @@ def _error(status: int, message: str, hint: str | None) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_app(workspace: Workspace, *, plane: ControlPlane | None = None) -> FastAPI:
-    """Build the API for an opened workspace. The caller owns (and closes) the workspace."""
+def create_app(
+    workspace: Workspace,
+    *,
+    plane: ControlPlane | None = None,
+    executor: RolloutExecutor | None = None,
+) -> FastAPI:
+    """Build the API for an opened workspace. The caller owns (and closes) the workspace;
+    ``executor`` is the rollout executor whose loop ``roost serve`` runs (default: one without
+    a loop, which applies operations but moves no rollout on by itself)."""
     app = FastAPI(
         title="roost",
         version=roost.__version__,
@@ -32,11 +42,18 @@ def create_app(workspace: Workspace, *, plane: ControlPlane | None = None) -> Fa
     )
     app.state.workspace = workspace
     app.state.plane = plane if plane is not None else ControlPlane(workspace)
+    if executor is None:
+        executor = RolloutExecutor(
+            workspace, agent_dir=app.state.plane.agent_dir, leader=app.state.plane.leadership
+        )
+    app.state.deployments = Deployments(app.state.plane, executor)
+    app.state.rollbacks = Rollbacks(app.state.deployments)
     app.state.started_at = workspace.clock.now()
     app.include_router(health.router)
     app.include_router(project.router, prefix="/api/v1")
     app.include_router(history.router, prefix="/api/v1")
     app.include_router(services.router, prefix="/api/v1")
+    app.include_router(rollouts.router, prefix="/api/v1")
 
     # Errors a user can cause answer {"error", "hint"} with a fitting status, never a 500.
     @app.exception_handler(OperationError)
@@ -55,8 +72,21 @@ def create_app(workspace: Workspace, *, plane: ControlPlane | None = None) -> Fa
     async def _agent_refused(request: Request, exc: AgentRefused) -> JSONResponse:
         return _error(exc.status, str(exc), exc.hint)
 
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, str(exc), exc.hint)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return _error(409, str(exc), exc.hint)
+
     @app.exception_handler(StaleFencingToken)
     async def _stale(request: Request, exc: StaleFencingToken) -> JSONResponse:
         return _error(409, str(exc), "this control plane lost its lease")
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError) -> JSONResponse:
+        # The state store is busy or unreachable: the request can be retried as it is.
+        return _error(503, str(exc), exc.hint)
 
     return app

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import roost
-from roost.cli import logs, operating, serving, specs, state, status
+from roost.cli import deploying, logs, operating, releases, rollouts, serving, specs, state, status
 from roost.cli._output import err_console
 from roost.cli.artifacts import artifacts_app
 from roost.cli.building import build_app, builds, hooks_app
@@ -53,6 +53,12 @@ app.command("stop")(operating.stop)
 app.command("logs")(logs.logs)
 app.command("agent", hidden=True)(operating.agent)
 app.command("events")(state.events)
+app.command("deploy")(deploying.deploy)
+app.command("rollback")(deploying.rollback)
+app.command("approve")(rollouts.approve)
+app.command("history")(rollouts.history)
+app.add_typer(rollouts.rollout_app, name="rollout")
+app.add_typer(releases.release_app, name="release")
 app.add_typer(state.db_app, name="db")
 app.add_typer(build_app, name="build")
 app.command("builds")(builds)

@@ -1,4 +1,4 @@
-"""``roost serve``: the HTTP API (and, as later issues land, the control-plane daemons)."""
+"""``roost serve``: the HTTP API and the control-plane daemons (the rollout loop)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,8 @@ def serve(
 
     from roost.api import create_app
     from roost.control.plane import LEASE_SECONDS, RENEW_EVERY, ControlPlane, Leadership
+    from roost.control.reconciling import Reconciler
+    from roost.control.rolling import RolloutExecutor
     from roost.control.workspace import open_workspace
 
     if not 0 <= port <= 65535:
@@ -90,8 +92,15 @@ def serve(
         plane = ControlPlane(ws, leadership=leadership)
         # A restarted control plane finds the data plane still running: adopt, don't restart.
         adopted = plane.adopt()
+        # The rollout loop runs next to the API and acts only while this process leads; it
+        # resumes every rollout the store says is in progress.
+        executor = RolloutExecutor(ws, agent_dir=plane.agent_dir, leader=leadership)
+        reconciler = Reconciler(executor).start()
         config = uvicorn.Config(
-            create_app(ws, plane=plane), log_level="warning", access_log=False, lifespan="off"
+            create_app(ws, plane=plane, executor=executor),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
         )
         # uvicorn stops gracefully on SIGTERM and then re-raises the signal; make that (and a
         # SIGTERM that arrives before uvicorn starts) an ordinary exit so the clean-up below
@@ -115,6 +124,7 @@ def serve(
             uvicorn.Server(config).run(sockets=[sock])
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            reconciler.stop()
             leadership.stop()
             sock.close()
             api_file.unlink(missing_ok=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from roost.control.agents import AgentClient
+from roost.control.first_deploys import record_first_deploy
 from roost.control.paths import STATE_DIR
 from roost.control.releasing import cut_release
 from roost.control.revisions import revision_spec
@@ -156,8 +157,9 @@ class ControlPlane:
         return state
 
     def up(self, *, environment: str | None = None, actor: str | None = None) -> dict[str, Any]:
-        """Give every service of ``environment`` a listener and, if it runs nothing yet, its
-        first revision at 100% (the first deploy of a service goes straight to full traffic)."""
+        """Give every service of ``environment`` a listener and, if it runs nothing yet, a
+        revision at 100%: the release last promoted there (after ``roost down``), else a first
+        release cut now (the first deploy of a service goes straight to full traffic)."""
         env_name, _ = self._environment(environment)
         started = []
         with self._agent() as agent:
@@ -169,8 +171,39 @@ class ControlPlane:
                 agent.ensure_listener(service.name, listen)
                 if state.get(service.name, {}).get("revisions"):
                     continue
-                started.append(self.start_revision(service.name, environment=env_name, actor=actor))
+                deployed = self._last_promoted(service.name, env_name)
+                revision = self.start_revision(
+                    service.name, environment=env_name, release=deployed, actor=actor
+                )
+                if deployed is None:
+                    self._record_first_deploy(service.name, env_name, revision, actor=actor)
+                started.append(revision)
             return {"environment": env_name, "started": started, **agent.state()}
+
+    def _last_promoted(self, service: str, environment: str) -> str | None:
+        """The release the store says runs ``service`` in ``environment``, if any."""
+        for record in self.ws.store.rollouts.list(service, environment, limit=100):
+            if record.state == "promoted":
+                return record.to_release
+        return None
+
+    def _record_first_deploy(
+        self, service: str, environment: str, revision: str, *, actor: str | None
+    ) -> None:
+        """A first revision started by ``up`` is a first deploy: it goes to 100% at once, and is
+        recorded as a promoted rollout so that history and rollbacks know it ran here, and the
+        environment's schema version starts at its migration."""
+        if self.leadership is not None and not self.leadership.leading:
+            return
+        fence = self.leadership.fence if self.leadership is not None else None
+        record_first_deploy(
+            self.ws,
+            service=service,
+            environment=environment,
+            release=revision,
+            actor=actor,
+            fence=fence,
+        )
 
     def start_revision(
         self,

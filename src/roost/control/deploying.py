@@ -1,0 +1,324 @@
+"""Deploy operations: deploy, approve, promote / pause / resume / abort — the guardrails in
+front of the rollout executor.
+
+Every check that can refuse runs before anything is written or started, so a refused deploy
+leaves no partial state behind (no release cut, no record, no revision): unknown service or
+environment, a release of another service, a freeze window, a second rollout, a schema the
+release cannot run on, a requester approving their own deploy. Rollbacks are in
+:mod:`roost.control.rolling_back`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from roost.control.deploy_requests import (
+    AWAITING_APPROVAL,
+    CANCELLED,
+    DeployRequest,
+    load_request,
+    record_data,
+)
+from roost.control.observing import current_revision
+from roost.control.plane import ControlPlane, OperationError
+from roost.control.releasing import cut_release
+from roost.control.revisions import revision_spec, service_of
+from roost.control.rolling import RolloutExecutor
+from roost.control.viewing import rollout_view
+from roost.rollout import (
+    ApprovalGrant,
+    CommandKind,
+    HumanCommand,
+    Refusal,
+    check_approval,
+    check_approver,
+    check_freeze,
+    check_one_rollout,
+    choose_strategy,
+)
+from roost.spec import Environment, Service, SpecError, load_project
+from roost.spec.versions import version_in_range
+from roost.store import NotFound, ReleaseRecord, RolloutRecord
+
+REFUSAL_STATUS = {"approval": 403, "freeze": 423, "one_rollout": 409, "deploy_lock": 409}
+
+
+def refuse(refusal: Refusal) -> OperationError:
+    """A guard's refusal as the error the API and CLI show."""
+    return OperationError(
+        refusal.message, status=REFUSAL_STATUS.get(refusal.guard, 409), hint=refusal.hint
+    )
+
+
+class Deployments:
+    """The operations behind ``/api/v1/rollouts`` and ``roost deploy|approve|rollout``."""
+
+    def __init__(self, plane: ControlPlane, executor: RolloutExecutor) -> None:
+        self.plane = plane
+        self.executor = executor
+        self.ws = plane.ws
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read roost.yaml again: a deploy releases what the file says now."""
+        try:
+            self.ws.project = load_project(self.ws.project_file)
+        except SpecError as exc:
+            first = exc.problems[0].format() if exc.problems else str(exc)
+            raise OperationError(
+                f"roost.yaml is invalid: {first}", hint="`roost validate` lists every problem"
+            ) from None
+
+    def target(self, service: str, environment: str | None) -> tuple[Service, str, Environment]:
+        """The service and environment an operation names (404 for unknown ones)."""
+        spec = self.plane._service(service)
+        env_name, env = self.plane._environment(environment)
+        if not spec.runs_in(env_name):
+            raise OperationError(
+                f"{spec.name} is not deployed to {env_name}",
+                hint=f"its environments: {', '.join(spec.environments or [])}",
+            )
+        return spec, env_name, env
+
+    def release_of(self, service: str, release_id: str) -> ReleaseRecord:
+        try:
+            release = self.ws.store.releases.get(release_id)
+        except NotFound:
+            raise OperationError(
+                f"no release {release_id!r}", status=404, hint=f"`roost release list {service}`"
+            ) from None
+        if release.service != service:
+            raise OperationError(f"release {release_id} is a release of {release.service}")
+        return release
+
+    def rollout(self, rollout_id: str) -> RolloutRecord:
+        try:
+            return self.ws.store.rollouts.get(rollout_id)
+        except NotFound:
+            raise OperationError(
+                f"no rollout {rollout_id!r}", status=404, hint="`roost history SERVICE` lists them"
+            ) from None
+
+    def guard(self, service: str, env_name: str, env: Environment, *, rollback: bool) -> None:
+        """Freeze windows and one rollout at a time."""
+        now = self.ws.clock.now()
+        refusal = check_freeze(
+            env.freeze_windows, environment=env_name, now=now, rollback=rollback
+        ) or check_one_rollout(
+            self.ws.store.rollouts.active(service, env_name), service=service, environment=env_name
+        )
+        if refusal is not None:
+            raise refuse(refusal)
+
+    def stable(self, service: str) -> str | None:
+        """The revision with most of ``service``'s traffic now, as the agent says."""
+        with self.executor.agent() as agent:
+            return current_revision(agent.state(), service)
+
+    def view(self, record: RolloutRecord) -> dict[str, Any]:
+        return rollout_view(record, self.executor.applier.spec(record.to_release))
+
+    # -- deploy ---------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        service: str,
+        *,
+        environment: str | None = None,
+        release: str | None = None,
+        env_overrides: Mapping[str, str] | None = None,
+        approve: bool = False,
+        actor: str,
+    ) -> dict[str, Any]:
+        """Roll out ``release`` (default: a new one cut from roost.yaml) of ``service``.
+
+        With the environment's approval required, the rollout waits for ``roost approve``;
+        ``approve`` counts the requester's own approval, which four eyes refuses.
+        """
+        self.executor.require_leading()
+        self.reload()
+        spec, env_name, env = self.target(service, environment)
+        self.guard(spec.name, env_name, env, rollback=False)
+        existing = None if release is None else self.release_of(spec.name, release)
+        if existing is not None and env_overrides:
+            raise OperationError("--set-env makes a new release; it cannot change " + existing.id)
+        stable = self.stable(spec.name)
+        if existing is not None and existing.id == stable:
+            raise OperationError(
+                f"{existing.id} already runs {spec.name} in {env_name} with the traffic",
+                status=409,
+                hint="deploy another release, or `roost rollback` to go back",
+            )
+        now = self.ws.clock.now()
+        grants: tuple[ApprovalGrant, ...] = ()
+        if approve and env.approval.required:
+            refusal = check_approver(env.approval, requested_by=actor, approver=actor)
+            if refusal is not None:
+                raise refuse(refusal)
+            grants = (ApprovalGrant(actor, now),)
+        requires = (
+            existing.schema_requires
+            if existing is not None
+            else (spec.db_schema.requires if spec.db_schema is not None else "")
+        )
+        self._check_schema(existing.id if existing else f"the new {spec.name}", env_name, requires)
+        record = existing or cut_release(
+            self.ws.store,
+            self.ws.project,
+            spec.name,
+            root=self.ws.root,
+            env_overrides=dict(env_overrides or {}),
+            created_by=actor,
+        )
+        # Fails now, not in the loop, when a pinned secret cannot be read or has changed.
+        revision_spec(record, environment_name=env_name, environment=env, root=self.ws.root)
+        request = DeployRequest("deploy", env_name, actor, now, approvals=grants)
+        waiting = check_approval(
+            env.approval, requested_by=actor, requested_at=now, grants=grants, now=now
+        )
+        if waiting is None:
+            return self.view(self.executor.begin(release=record, stable=stable, request=request))
+        request = request.with_changes(waiting=f"waiting for approval: {waiting.message}")
+        lines = [("approval_requested", {"by": actor, "needs": env.approval.min_approvals})]
+        pending = self.ws.store.rollouts.create(
+            spec.name,
+            env_name,
+            to_release=record.id,
+            from_release=stable,
+            strategy=choose_strategy(service_of(record), stable=stable).value,
+            state=AWAITING_APPROVAL,
+            data=record_data(None, request),
+            timeline=lines,
+            fence=self.executor.fence(),
+        )
+        self.executor.applier.audit(pending, lines, actor=actor)
+        return self.view(pending)
+
+    def _check_schema(self, what: str, env_name: str, requires: str) -> None:
+        current = self.ws.store.environments.schema_version(env_name)
+        if current is None or not requires or version_in_range(current, requires):
+            return
+        raise OperationError(
+            f"{what} requires schema {requires}, but {env_name} is on schema {current}",
+            status=409,
+            hint=f"release code that runs on schema {current} (migrate in a release that still "
+            "runs on the schema before its migration)",
+        )
+
+    # -- approval -------------------------------------------------------------------------------
+
+    def approve(self, rollout_id: str, *, actor: str) -> dict[str, Any]:
+        """Add ``actor``'s approval; the rollout starts once it has enough of them."""
+        self.executor.require_leading()
+        record = self.rollout(rollout_id)
+        if record.state != AWAITING_APPROVAL or not record.active:
+            raise OperationError(
+                f"rollout {record.id} does not wait for approval (it is {record.state})",
+                status=409,
+            )
+        request = load_request(record)
+        approval = self.plane._environment(request.environment)[1].approval
+        refusal = check_approver(approval, requested_by=request.requested_by, approver=actor)
+        if refusal is not None:
+            raise refuse(refusal)
+        if any(g.by.casefold() == actor.casefold() for g in request.approvals):
+            raise OperationError(f"{actor} has already approved {record.id}", status=409)
+        now = self.ws.clock.now()
+        grants = (*request.approvals, ApprovalGrant(actor, now))
+        missing = check_approval(
+            approval,
+            requested_by=request.requested_by,
+            requested_at=request.requested_at,
+            grants=grants,
+            now=now,
+        )
+        request = request.with_changes(approvals=grants)
+        note = (
+            "approved",
+            {"by": actor, "approvals": len(grants), "needs": approval.min_approvals},
+        )
+        if missing is None:
+            return self.view(
+                self.executor.begin(
+                    release=self.executor.applier.release(record.to_release),
+                    stable=self.stable(record.service),
+                    request=request,
+                    record=record,
+                    notes=[note],
+                )
+            )
+        if "expired" in missing.message:
+            raise refuse(missing)
+        request = request.with_changes(waiting=f"waiting for approval: {missing.message}")
+        record = self.ws.store.rollouts.transition(
+            record.id,
+            expected_version=record.version,
+            state=AWAITING_APPROVAL,
+            data=record_data(None, request),
+            timeline=[note],
+            fence=self.executor.fence(),
+        )
+        self.executor.applier.audit(record, [note], actor=actor)
+        return self.view(record)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def command(
+        self, rollout_id: str, kind: CommandKind, *, actor: str, reason: str = ""
+    ) -> dict[str, Any]:
+        """promote / promote_full / pause / resume / abort a running rollout."""
+        self.executor.require_leading()
+        record = self.rollout(rollout_id)
+        if not record.active:
+            raise OperationError(
+                f"rollout {record.id} has ended ({record.state})",
+                status=409,
+                hint=f"`roost history {record.service}` shows what happened",
+            )
+        if record.state == AWAITING_APPROVAL:
+            if kind is not CommandKind.ABORT:
+                raise OperationError(
+                    f"rollout {record.id} waits for approval", status=409, hint="approve it first"
+                )
+            lines = [("cancelled", {"by": actor, "reason": reason})]
+            request = load_request(record).with_changes(waiting=None)
+            record = self.ws.store.rollouts.transition(
+                record.id,
+                expected_version=record.version,
+                state=CANCELLED,
+                data=record_data(None, request),
+                ended=True,
+                timeline=lines,
+                fence=self.executor.fence(),
+            )
+            self.executor.applier.audit(record, lines, actor=actor)
+            return self.view(record)
+        record, ignored = self.executor.command(
+            record.id, HumanCommand(kind, by=actor, reason=reason)
+        )
+        if ignored:
+            raise OperationError(f"{kind.value} ignored: {ignored[0]}", status=409)
+        return self.view(record)
+
+    def find(self, what: str, environment: str | None = None) -> RolloutRecord:
+        """A rollout by id, or a service's active (else latest) rollout."""
+        try:
+            return self.ws.store.rollouts.get(what)
+        except NotFound:
+            pass
+        found = self.ws.store.rollouts.list(what, environment, limit=1)
+        active = [r for r in self.ws.store.rollouts.list(what, environment, active_only=True)]
+        if active:
+            return active[0]
+        if found:
+            return found[0]
+        raise OperationError(
+            f"no rollout {what!r} (neither a rollout id nor a service with rollouts)",
+            status=404,
+            hint="`roost history SERVICE` lists rollouts",
+        )
+
+    def __repr__(self) -> str:
+        return f"Deployments({self.ws.project.project!r})"
