@@ -33,6 +33,11 @@ class Weights(BaseModel):
     fencing_token: int | None = None
 
 
+class Preview(BaseModel):
+    revision: str
+    port: int = Field(default=0, ge=0, le=65535, description="0: any free port.")
+
+
 class LogQuery(BaseModel):
     sql: str = Field(min_length=1, description="SQL over the view `logs`.")
 
@@ -93,6 +98,15 @@ def create_agent_app(agent: Agent) -> FastAPI:
     async def weights(service: str, body: Weights) -> dict[str, Any]:
         new = await agent.set_weights(service, body.weights, fencing_token=body.fencing_token)
         return {"service": service, "weights": new}
+
+    @app.put("/v1/services/{service}/preview")
+    async def open_preview(service: str, body: Preview) -> dict[str, Any]:
+        port = await agent.open_preview(service, body.revision, body.port)
+        return {"service": service, "revision": body.revision, "url": f"http://{agent.host}:{port}"}
+
+    @app.delete("/v1/services/{service}/preview")
+    async def close_preview(service: str) -> dict[str, Any]:
+        return {"service": service, "closed": await agent.close_preview(service)}
 
     @app.get("/v1/services/{service}/revisions/{revision}/metrics")
     async def metrics_summary(

@@ -78,6 +78,10 @@ class Agent:
         self.series = TimeSeriesStore(clock=self.clock)
         self.recorder = Recorder(clock=self.clock, store=self.series)
         self._listeners: dict[str, _Listener] = {}
+        # Blue-green previews: per service, a listener of its own that sends everything to one
+        # revision. Its own router and recorder, so preview checks never move the live split or
+        # count in the live revision's analysis.
+        self._previews: dict[str, tuple[str, _Listener]] = {}
         self._saved = _Saved()
         self._lock = asyncio.Lock()
         self._unsubscribe: list[Any] = []
@@ -128,6 +132,8 @@ class Agent:
             for status in self.runtime.status():
                 with contextlib.suppress(RevisionNotFoundError):
                     await self.runtime.stop(status.service, status.revision)
+        for service in list(self._previews):
+            await self.close_preview(service)
         for listener in self._listeners.values():
             await listener.proxy.stop(grace=grace)
         self._listeners.clear()
@@ -214,6 +220,45 @@ class Agent:
         self._save_routes()
         return dict(routes.weights)
 
+    async def open_preview(self, service: str, revision: str, port: int) -> int:
+        """Serve ``revision`` alone on ``port`` (0: a free one) until :meth:`close_preview`;
+        returns the port. Opening the same preview again is a no-op."""
+        async with self._lock:
+            current = self._previews.get(service)
+            if current is not None and current[0] == revision:
+                return current[1].port
+        if current is not None:
+            await self.close_preview(service)
+        running = {s.revision for s in self.runtime.status(service)}
+        if revision not in running:
+            raise AgentError(f"service {service!r} runs no revision {revision!r}", status=404)
+        router = EmbeddedRouter()
+        proxy = EmbeddedProxy(
+            service, router=router, recorder=Recorder(clock=self.clock), clock=self.clock
+        )
+        live = await self.router.routes(service)
+        route = live.revisions.get(revision)
+        await router.set_endpoints(service, revision, route.endpoints if route else ())
+        await router.set_weights(service, {revision: 100})
+        try:
+            bound = await proxy.start(self.host, port)
+        except OSError as exc:
+            raise AgentError(
+                f"cannot open the preview of {service!r} on {self.host}:{port}: {exc.strerror}",
+                status=409,
+                hint="another program uses that port; change rollout.preview_port",
+            ) from None
+        self._previews[service] = (revision, _Listener(port=bound, proxy=proxy))
+        return bound
+
+    async def close_preview(self, service: str) -> bool:
+        """Stop the preview listener of ``service``; False if there was none."""
+        preview = self._previews.pop(service, None)
+        if preview is None:
+            return False
+        await preview[1].proxy.stop(grace=1.0)
+        return True
+
     # -- what the control plane reads ---------------------------------------------------------
 
     async def state(self) -> dict[str, Any]:
@@ -234,7 +279,11 @@ class Agent:
                     }
                 )
             listener = self._listeners.get(service)
+            preview = self._previews.get(service)
             services[service] = {
+                "preview": None
+                if preview is None
+                else {"revision": preview[0], "url": f"http://{self.host}:{preview[1].port}"},
                 "listen": listener.port if listener else None,
                 "url": f"http://{self.host}:{listener.port}" if listener else None,
                 "weights": weights,
@@ -275,9 +324,11 @@ class Agent:
     async def _endpoints_changed(
         self, service: str, revision: str, endpoints: list[tuple[str, int]]
     ) -> None:
-        await self.router.set_endpoints(
-            service, revision, [Endpoint(host, port) for host, port in endpoints]
-        )
+        ready = [Endpoint(host, port) for host, port in endpoints]
+        await self.router.set_endpoints(service, revision, ready)
+        preview = self._previews.get(service)
+        if preview is not None and preview[0] == revision:
+            await preview[1].proxy.router.set_endpoints(service, revision, ready)
 
     async def _before_stop(
         self, service: str, revision: str, endpoints: list[tuple[str, int]]

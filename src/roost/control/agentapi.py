@@ -37,6 +37,10 @@ class AgentApi(Protocol):
         self, service: str, revision: str, *, window: float, samples: int = 0
     ) -> dict[str, Any]: ...
 
+    def open_preview(self, service: str, revision: str, port: int = 0) -> str: ...
+
+    def close_preview(self, service: str) -> bool: ...
+
 
 class Leader(Protocol):
     """Whether this control plane leads, and the fence its writes carry

@@ -128,6 +128,14 @@ class AgentClient:
         result = self._call("PUT", f"/v1/services/{service}/weights", json=body)
         return {str(k): int(v) for k, v in result["weights"].items()}
 
+    def open_preview(self, service: str, revision: str, port: int = 0) -> str:
+        """Serve ``revision`` alone on ``port``; returns the preview URL."""
+        body = {"revision": revision, "port": port}
+        return str(self._call("PUT", f"/v1/services/{service}/preview", json=body)["url"])
+
+    def close_preview(self, service: str) -> bool:
+        return bool(self._call("DELETE", f"/v1/services/{service}/preview")["closed"])
+
     def metrics(
         self, service: str, revision: str, *, window: float, samples: int = 0
     ) -> dict[str, Any]:

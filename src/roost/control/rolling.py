@@ -291,6 +291,24 @@ class RolloutExecutor:
         self.wake.set()
         return record, ignored
 
+    def _preview(
+        self, agent: AgentApi, record: RolloutRecord, before: RolloutState, state: RolloutState
+    ) -> Lines:
+        """Blue-green: the new revision answers on its own preview port while on preview."""
+        entering = state.phase is Phase.PREVIEW and before.phase is not Phase.PREVIEW
+        leaving = before.phase is Phase.PREVIEW and state.phase is not Phase.PREVIEW
+        if not (entering or leaving):
+            return []
+        rollout = self.applier.spec(record.to_release).rollout
+        port = getattr(rollout, "preview_port", None)
+        if port is None:
+            return []
+        if entering:
+            url = agent.open_preview(record.service, state.canary, port)
+            return [("preview_opened", {"revision": state.canary, "url": url})]
+        agent.close_preview(record.service)
+        return [("preview_closed", {"revision": state.canary})]
+
     # -- applying -------------------------------------------------------------------------------
 
     def _commit(
@@ -327,6 +345,7 @@ class RolloutExecutor:
             marked = mark_traffic_reverted(state, at=reverted_at)
             state = marked.state
             lines.extend(_timeline(marked))
+        lines.extend(self._preview(agent, record, before, state))
         if state.phase is Phase.PROMOTED and before.phase is not Phase.PROMOTED:
             lines.extend(self.applier.migrate_schema(record, request.environment))
         wait = decision.wait
