@@ -11,6 +11,7 @@ from roost.cli import deploying, logs, operating, releases, rollouts, serving, s
 from roost.cli._output import err_console
 from roost.cli.artifacts import artifacts_app
 from roost.cli.building import build_app, builds, hooks_app
+from roost.cli.leases import lease_app, lock_app
 
 app = typer.Typer(
     name="roost",
@@ -64,6 +65,8 @@ app.add_typer(build_app, name="build")
 app.command("builds")(builds)
 app.add_typer(hooks_app, name="hooks")
 app.add_typer(artifacts_app, name="artifacts")
+app.add_typer(lease_app, name="lease")
+app.add_typer(lock_app, name="lock")
 
 
 def main() -> None:
