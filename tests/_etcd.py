@@ -17,10 +17,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from tests._servers import terminate, wait_until_answering
 
 HOST = "127.0.0.1"
 
@@ -100,30 +99,19 @@ class EtcdServer:
         raise EtcdUnavailable("etcd did not start:\n" + "\n---\n".join(failures))
 
     def _wait_until_healthy(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                log = self.log_file.read_text(errors="replace")[-2000:]
-                raise EtcdUnavailable(f"etcd exited with {self._process.returncode}:\n{log}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
-                    if b'"health":"true"' in response.read().replace(b" ", b""):
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            if time.monotonic() > deadline:
-                raise EtcdUnavailable(f"etcd at {self.url} did not become healthy in {timeout}s")
-            time.sleep(0.05)
+        assert self._process is not None
+        wait_until_answering(
+            self._process,
+            f"{self.url}/health",
+            ready=lambda _status, body: b'"health":"true"' in body.replace(b" ", b""),
+            log_file=self.log_file,
+            error=EtcdUnavailable,
+            what="etcd",
+            timeout=timeout,
+        )
 
     def _terminate(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        terminate(self._process)
         self._process = None
 
     def stop(self) -> None:

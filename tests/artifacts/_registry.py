@@ -12,10 +12,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from tests._servers import terminate, wait_until_answering
 
 HOST = "127.0.0.1"
 BINARY = "/usr/bin/docker-registry"
@@ -95,21 +94,16 @@ class RegistryServer:
         raise RegistryUnavailable("docker-registry did not start:\n" + "\n---\n".join(failures))
 
     def _wait_until_ready(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                log = self.log_file.read_text(errors="replace")[-2000:]
-                raise RegistryUnavailable(f"exited with {self._process.returncode}:\n{log}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/v2/", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            if time.monotonic() > deadline:
-                raise RegistryUnavailable(f"{self.url} did not answer within {timeout}s")
-            time.sleep(0.05)
+        assert self._process is not None
+        wait_until_answering(
+            self._process,
+            f"{self.url}/v2/",
+            ready=lambda status, _body: status == 200,
+            log_file=self.log_file,
+            error=RegistryUnavailable,
+            what="docker-registry",
+            timeout=timeout,
+        )
 
     def blob_file(self, digest: str) -> Path:
         """Where the registry keeps blob ``digest`` (to corrupt it on purpose)."""
@@ -119,13 +113,7 @@ class RegistryServer:
         )
 
     def _terminate(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        terminate(self._process)
         self._process = None
 
     def stop(self) -> None:
