@@ -14,24 +14,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
-from tests._servers import terminate, wait_until_answering
+from tests._servers import free_port, terminate, wait_until_answering
 
 HOST = "127.0.0.1"
 
 
 class EtcdUnavailable(RuntimeError):
     """etcd could not be found or started; the message says why."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def etcd_binary() -> str:
@@ -65,7 +58,7 @@ class EtcdServer:
         binary = etcd_binary()
         failures = []
         for _ in range(3):  # another process may take a port between probe and bind
-            self.client_port, peer_port = _free_port(), _free_port()
+            self.client_port, peer_port = free_port(HOST), free_port(HOST)
             peer = f"http://{HOST}:{peer_port}"
             data_dir = self.base_dir / f"data-{self.client_port}"
             with self.log_file.open("ab") as log:

@@ -9,12 +9,11 @@ hint (``scripts/install-test-services.sh`` installs it as root); they never skip
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
-from tests._servers import terminate, wait_until_answering
+from tests._servers import free_port, terminate, wait_until_answering
 
 HOST = "127.0.0.1"
 BINARY = "/usr/bin/docker-registry"
@@ -22,12 +21,6 @@ BINARY = "/usr/bin/docker-registry"
 
 class RegistryUnavailable(RuntimeError):
     """docker-registry could not be found or started; the message says why."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def registry_binary() -> str:
@@ -76,7 +69,7 @@ class RegistryServer:
         binary = registry_binary()
         failures = []
         for _ in range(3):  # another process may take the port between probe and bind
-            self.port = _free_port()
+            self.port = free_port(HOST)
             config = self.base_dir / "config.yml"
             config.write_text(self._config())
             with self.log_file.open("ab") as log:
