@@ -1,0 +1,66 @@
+"""Vulnerability scan policy: a severity threshold per environment, waivers per project."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from roost.spec._base import SpecModel
+from roost.spec._issues import issue_error
+from roost.spec.fields import describe
+
+Rating = Literal["low", "medium", "high", "critical"]
+
+
+class EnvironmentScan(SpecModel):
+    """What a release's vulnerability scan must show before it may be deployed here."""
+
+    fail_on: Rating | None = Field(
+        default=None,
+        description="Refuse deploys with an unwaived finding of this severity or worse "
+        "(low, medium, high, critical; a finding without a score counts as medium); "
+        "null: scan results do not gate this environment.",
+    )
+
+
+class ScanIgnore(SpecModel):
+    """A waiver: a finding that does not block deploys until ``expires``."""
+
+    id: str = Field(
+        min_length=1, description="Advisory id or any alias of it (GHSA-…, PYSEC-…, CVE-…)."
+    )
+    package: str | None = Field(
+        default=None, description="Only for this package (default: wherever it is found)."
+    )
+    reason: str = Field(min_length=1, description="Why it is acceptable for now (audited).")
+    expires: datetime = Field(
+        description="When the waiver stops (a date means 00:00 UTC): then the finding blocks "
+        "again, and the refusal says the rule expired."
+    )
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _moment(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise issue_error(
+                    f"{describe(value)} is not a date or time",
+                    hint="use ISO 8601, e.g. 2027-03-31",
+                ) from None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, time(), tzinfo=UTC)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class ProjectScan(SpecModel):
+    """Project-wide scan settings."""
+
+    ignore: list[ScanIgnore] = Field(
+        default_factory=list, description="Waivers, each with a reason and an expiry."
+    )
