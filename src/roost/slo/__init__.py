@@ -17,7 +17,7 @@ from roost.slo.evaluating import (
     evaluate_all,
 )
 from roost.slo.sources import CachingSource, MetricsSliSource, SliSource, UnsupportedSli
-from roost.slo.tiers import DEFAULT_TIERS, AlertTier, TierError, workbook_tier
+from roost.slo.tiers import DEFAULT_TIERS, AlertTier, TierError, slo_tiers, workbook_tier
 
 __all__ = [
     "DEFAULT_TIERS",
@@ -38,6 +38,7 @@ __all__ = [
     "burn_rate",
     "error_budget",
     "evaluate_all",
+    "slo_tiers",
     "time_to_exhaustion",
     "workbook_tier",
 ]

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from roost.spec.slos import LatencySli, ProbeSli, RatioSli, Sli
+from roost.telemetry.counting import CountingSource, bad_class_indexes
 
 if TYPE_CHECKING:
     from roost.telemetry._protocol import MetricsSource
@@ -47,6 +48,10 @@ class MetricsSliSource:
     revision served a request). The protocol has no "count under a bound", so a latency SLI
     finds the share of requests under its threshold by bisecting ``latency_quantile`` — exact
     to the store's histogram resolution (about 2 %).
+
+    A source that counts windows itself (:class:`~roost.telemetry.counting.CountingSource`,
+    the embedded store) is asked directly instead: per-class counts (so ``bad_status`` is
+    honoured) and the count under the latency bound, from cumulative sums.
     """
 
     def __init__(
@@ -54,10 +59,13 @@ class MetricsSliSource:
     ) -> None:
         self._metrics = metrics
         self._revisions = revisions
+        self._counting = metrics if isinstance(metrics, CountingSource) else None
 
     def sli_counts(self, service: str, sli: Sli, *, window: timedelta) -> tuple[float, float]:
         if isinstance(sli, ProbeSli):
             raise UnsupportedSli("probe SLIs need probe results, which this source does not keep")
+        if self._counting is not None:
+            return self._counted(self._counting, service, sli, window)
         good = total = 0.0
         for revision in self._revisions(service):
             n = self._metrics.request_count(service, revision, window=window)
@@ -70,6 +78,21 @@ class MetricsSliSource:
             else:
                 good += n * self._share_under(service, revision, sli, window)
         return good, total
+
+    def _counted(
+        self, source: CountingSource, service: str, sli: RatioSli | LatencySli, window: timedelta
+    ) -> tuple[float, float]:
+        under = sli.threshold.total_seconds() if isinstance(sli, LatencySli) else None
+        bad = bad_class_indexes(sli.bad_status) if isinstance(sli, RatioSli) else ()
+        good = total = 0
+        for revision in self._revisions(service):
+            counts = source.window_counts(service, revision, window=window, under=under)
+            total += counts.total
+            if under is not None:
+                good += counts.under or 0
+            else:
+                good += counts.total - counts.count(bad)
+        return float(good), float(total)
 
     def _share_under(
         self, service: str, revision: str, sli: LatencySli, window: timedelta

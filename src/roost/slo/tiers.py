@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from roost.spec.slos import Slo
+
 Severity = Literal["page", "ticket"]
 
 WORKBOOK_WINDOW = timedelta(days=30)
@@ -88,3 +90,20 @@ def workbook_tier(
 def windows(tiers: Sequence[AlertTier]) -> list[timedelta]:
     """Every distinct window the tiers look at, shortest first."""
     return sorted({w for t in tiers for w in (t.long, t.short)})
+
+
+def slo_tiers(slo: Slo) -> tuple[AlertTier, ...]:
+    """The tiers of ``slo``: its own ``alerts`` from roost.yaml (a burn rate for its own
+    window), else :data:`DEFAULT_TIERS`."""
+    if slo.alerts is None:
+        return DEFAULT_TIERS
+    return tuple(
+        AlertTier(
+            a.name,
+            a.severity,
+            min(1.0, a.burn_rate * a.long_window / slo.window),
+            a.long_window,
+            a.short_window,
+        )
+        for a in slo.alerts
+    )

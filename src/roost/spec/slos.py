@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from roost.spec._base import SpecModel
-from roost.spec._issues import issue_error
+from roost.spec._issues import Issue, issue_error, issues_error
 from roost.spec.durations import PositiveDuration
 from roost.spec.fields import Name, StatusRange
 
@@ -30,7 +30,8 @@ class LatencySli(SpecModel):
 
 
 class ProbeSli(SpecModel):
-    """The share of successful synthetic requests that roost sends on its own (black-box)."""
+    """The share of successful synthetic requests that roost sends on its own (black-box):
+    the agent sends ``GET path`` to the service's public listener every ``interval``."""
 
     kind: Literal["probe"] = Field(description="probe")
     path: str = Field(default="/", pattern=r"^/", description="Path to request.")
@@ -46,6 +47,25 @@ class ProbeSli(SpecModel):
 
 
 Sli = Annotated[RatioSli | LatencySli | ProbeSli, Field(discriminator="kind")]
+
+
+class SloAlert(SpecModel):
+    """A multiwindow burn-rate alert: fire when the error budget burns faster than
+    ``burn_rate`` over both ``long_window`` and ``short_window`` (SRE Workbook, chapter 5)."""
+
+    name: Name = Field(description="Unique within the SLO, e.g. page-fast.")
+    severity: Literal["page", "ticket"] = Field(
+        default="page", description="page (wake someone) or ticket (look at it this week)."
+    )
+    burn_rate: float = Field(
+        gt=0,
+        description="Burn-rate threshold for this SLO's own window: 1 spends exactly the budget "
+        "over the window; 14.4 over 1h is the workbook's fast page for a 30-day SLO.",
+    )
+    long_window: PositiveDuration = Field(description="Enough budget is really being spent.")
+    short_window: PositiveDuration = Field(
+        description="It is still happening (so the alert resolves soon after recovery)."
+    )
 
 
 class Slo(SpecModel):
@@ -65,6 +85,12 @@ class Slo(SpecModel):
     )
     sli: Sli = Field(description="How good events are counted: ratio, latency or probe.")
 
+    alerts: list[SloAlert] | None = Field(
+        default=None,
+        description="Burn-rate alert tiers. Default: the workbook's tiers (page at 2% of the "
+        "budget in 1h and at 5% in 6h, ticket at 10% in 3d) scaled to the window.",
+    )
+
     @field_validator("objective")
     @classmethod
     def _percentage(cls, value: float) -> float:
@@ -75,7 +101,55 @@ class Slo(SpecModel):
             )
         return value
 
+    @model_validator(mode="after")
+    def _alerts_fit(self) -> Slo:
+        issues: list[Issue] = []
+        seen: set[str] = set()
+        for i, alert in enumerate(self.alerts or []):
+            if alert.name in seen:
+                issues.append(
+                    Issue(f"alert name {alert.name!r} is used twice", ("alerts", i, "name"))
+                )
+            seen.add(alert.name)
+            if alert.long_window > self.window:
+                issues.append(
+                    Issue(
+                        f"long_window {_span(alert.long_window)} is longer than the SLO window "
+                        f"{_span(self.window)}",
+                        ("alerts", i, "long_window"),
+                        hint="an alert window must fit in the SLO window",
+                    )
+                )
+            elif alert.burn_rate * alert.long_window / self.window > 1:
+                issues.append(
+                    Issue(
+                        f"burn_rate {alert.burn_rate:g} over {_span(alert.long_window)} would "
+                        "spend more than the whole budget",
+                        ("alerts", i, "burn_rate"),
+                        hint=f"at most {self.window / alert.long_window:g} for this window",
+                    )
+                )
+            if alert.short_window >= alert.long_window:
+                issues.append(
+                    Issue(
+                        "short_window must be shorter than long_window",
+                        ("alerts", i, "short_window"),
+                        hint="the workbook uses a twelfth of the long window",
+                    )
+                )
+        if issues:
+            raise issues_error(issues)
+        return self
+
     @property
     def error_budget(self) -> float:
         """The allowed fraction of bad events, e.g. 0.001 for a 99.9 objective."""
         return (100 - self.objective) / 100
+
+
+def _span(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -33,9 +33,11 @@ from typing import Any
 
 from roost.clock import Clock
 from roost.telemetry.buckets import Bucket, OpenBucket, proportional_sample
-from roost.telemetry.classes import FAILED_FROM, class_index
+from roost.telemetry.classes import CODE_CLASSES, FAILED_FROM, class_index
+from roost.telemetry.counting import WindowCounts, under_limit
 from roost.telemetry.histograms import quantile
 from roost.telemetry.persisting import SnapshotError, read_snapshot, write_snapshot
+from roost.telemetry.prefix import PrefixIndex
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class _Series:
     # late observations) so that ageing out is a popleft, not a scan.
     buckets: list[dict[int, Bucket]] = field(default_factory=list)
     order: list[deque[int]] = field(default_factory=list)
+    # Per tier: cumulative counts for windows (see roost.telemetry.prefix).
+    index: list[PrefixIndex] = field(default_factory=list)
 
 
 class TimeSeriesStore:
@@ -147,7 +151,11 @@ class TimeSeriesStore:
                 self._place(series, bucket.seal(), res, now=t)
 
     def _new_series(self) -> _Series:
-        return _Series(buckets=[{} for _ in self._tiers], order=[deque() for _ in self._tiers])
+        return _Series(
+            buckets=[{} for _ in self._tiers],
+            order=[deque() for _ in self._tiers],
+            index=[PrefixIndex() for _ in self._tiers],
+        )
 
     def _put(self, series: _Series, tier: int, bucket: Bucket) -> None:
         """Merge ``bucket`` into tier ``tier``'s bucket covering its start."""
@@ -157,7 +165,8 @@ class TimeSeriesStore:
         buckets = series.buckets[tier]
         existing = buckets.get(start)
         if existing is not None:
-            buckets[start] = existing.merged(bucket, start=start, cap=cap, rng=self._rng)
+            buckets[start] = merged = existing.merged(bucket, start=start, cap=cap, rng=self._rng)
+            series.index[tier].added(merged, replaced=True)
             return
         if bucket.start != start or len(bucket.samples) > cap:
             empty = Bucket(
@@ -166,6 +175,7 @@ class TimeSeriesStore:
             bucket = empty.merged(bucket, start=start, cap=cap, rng=self._rng)
         buckets[start] = bucket
         series.order[tier].append(start)
+        series.index[tier].added(bucket, replaced=False)
 
     def _age(self, series: _Series, now: float) -> None:
         """Fold buckets that aged out of a tier into the next one; drop them after the last."""
@@ -181,7 +191,9 @@ class TimeSeriesStore:
             buckets = series.buckets[tier]
             order = series.order[tier]
             while order and order[0] + res <= cutoff:
-                bucket = buckets.pop(order.popleft())
+                start = order.popleft()
+                bucket = buckets.pop(start)
+                series.index[tier].removed(start)
                 if tier < last:
                     self._put(series, tier + 1, bucket)
 
@@ -268,6 +280,48 @@ class TimeSeriesStore:
             groups = [(b.count, list(b.samples)) for b in self._window(service, revision, window)]
             return proportional_sample(groups, limit, self._rng)
 
+    def window_counts(
+        self, service: str, revision: str, *, window: timedelta, under: float | None = None
+    ) -> WindowCounts:
+        """Requests within ``window`` per status class; with ``under`` (seconds) also how many
+        were faster than that (see :func:`~roost.telemetry.counting.under_limit`).
+
+        Answered from cumulative counts (:mod:`roost.telemetry.prefix`): two binary searches
+        per tier, whatever the window's length — the same buckets as :meth:`request_count`.
+        """
+        seconds = window.total_seconds()
+        if seconds <= 0:
+            raise ValueError(f"a window must be positive, got {window}")
+        limit = None if under is None else under_limit(under)
+        classes = [0] * len(CODE_CLASSES)
+        faster = 0
+        with self._lock:
+            series = self._series.get((service, revision))
+            if series is None:
+                return WindowCounts(tuple(classes), None if limit is None else 0)
+            now = self._clock.now().timestamp()
+            since = now - seconds
+            self._age(series, now)
+            current = series.open
+            if current is not None and since <= current.start <= now:
+                classes = list(current.counts)
+                if limit is not None:
+                    faster = sum(n for index, n in current.hist_pairs() if index < limit)
+            for spec, buckets, index in zip(self._tiers, series.buckets, series.index, strict=True):
+                if not buckets:
+                    continue
+                res = spec.resolution
+                lo = math.ceil(since / res) * res
+                found, n_under = index.counts(buckets, lo, math.floor(now), limit=limit)
+                classes = [a + b for a, b in zip(classes, found, strict=True)]
+                faster += n_under
+        return WindowCounts(tuple(classes), None if limit is None else faster)
+
+    def revisions(self, service: str) -> list[str]:
+        """The revisions of ``service`` that have any history (running or not)."""
+        with self._lock:
+            return sorted(r for s, r in self._series if s == service)
+
     def series(self) -> list[tuple[str, str]]:
         """The (service, revision) pairs that have any history."""
         with self._lock:
@@ -281,7 +335,7 @@ class TimeSeriesStore:
                 for series in self._series.values()
                 for buckets in series.buckets
                 for b in buckets.values()
-            )
+            ) + sum(i.nbytes() for series in self._series.values() for i in series.index)
 
     # -- persistence -----------------------------------------------------------------------
 
