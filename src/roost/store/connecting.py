@@ -17,6 +17,8 @@ PostgreSQL: plain READ COMMITTED transactions; the repositories lock the rows th
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -160,6 +162,25 @@ def upsert_insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqli
     return sqlite.insert(table)
 
 
+def _enable_wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch a database file to WAL (a setting the file keeps). Switching needs the file to
+    itself, and SQLite answers "database is locked" at once, without its busy handler, when
+    several connections open a fresh file together: retry until ``busy_timeout``."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
     engine = sa.create_engine(url, connect_args={"timeout": busy_timeout})
 
@@ -170,7 +191,7 @@ def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor, busy_timeout)
         finally:
             cursor.close()
 
