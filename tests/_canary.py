@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests._roost import REPO, roost
+from tests._roost import REPO, kill_leftovers, roost
 
 CANARY = REPO / "examples" / "canary"
 
@@ -147,11 +146,7 @@ def running(root: Path) -> Iterator[Path]:
         yield root
     finally:
         roost("down", "--project", str(root), timeout=120)
-        for state in (root / ".roost" / "agent" / "runtime").glob("**/state.json"):
-            for replica in json.loads(state.read_text()).get("replicas", []):
-                pid = replica.get("pid")
-                if isinstance(pid, int) and pid_alive(pid):
-                    os.killpg(pid, signal.SIGKILL)
+        kill_leftovers(root)
 
 
 @dataclass(frozen=True)

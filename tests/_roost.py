@@ -76,3 +76,41 @@ def serving(root: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
                 process.wait()
         if process.stdout:
             process.stdout.close()
+
+
+def kill_leftovers(root: Path) -> None:
+    """After ``roost down``: SIGKILL whatever of ``root``'s agent and replicas still runs (a test
+    that killed the agent leaves replicas that no ``roost down`` can reach). Each replica runs in
+    its own process group and its shim in its own session, so both groups are killed; a pid is
+    only killed while it is still the process that was recorded (pids are reused)."""
+    import psutil
+
+    found: list[tuple[int, float | None]] = []
+    try:
+        agent = json.loads((root / ".roost" / "agent" / "agent.json").read_text())
+    except (OSError, ValueError):
+        agent = {}
+    if isinstance(agent.get("pid"), int):
+        found.append((agent["pid"], None))
+    for state in (root / ".roost" / "agent" / "runtime").glob("**/state.json"):
+        try:
+            replicas = json.loads(state.read_text()).get("replicas", [])
+        except (OSError, ValueError):
+            continue
+        for replica in replicas:
+            for part in ("process", "shim"):
+                ident = replica.get(part) or {}
+                if isinstance(ident.get("pid"), int):
+                    found.append((ident["pid"], ident.get("create_time")))
+    for pid, created in found:
+        try:
+            proc = psutil.Process(pid)
+            same = (
+                abs(proc.create_time() - created) < 1.0
+                if isinstance(created, (int, float))
+                else "agent" in " ".join(proc.cmdline())
+            )
+            if same:
+                os.killpg(pid, signal.SIGKILL)
+        except (psutil.Error, ProcessLookupError, PermissionError):
+            pass

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests._roost import REPO, roost
+from tests._roost import REPO, kill_leftovers, roost
 
 HELLO = REPO / "examples" / "hello"
 pytestmark = pytest.mark.timeout(180)
@@ -47,12 +47,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
     finally:
         roost("down", "--project", str(root), timeout=120)
         # Whatever the test did, no replica may outlive it.
-        runtime = root / ".roost" / "agent" / "runtime"
-        for state in runtime.glob("**/state.json"):
-            for replica in json.loads(state.read_text()).get("replicas", []):
-                pid = replica.get("pid")
-                if isinstance(pid, int) and _pid_alive(pid):
-                    os.killpg(pid, signal.SIGKILL)
+        kill_leftovers(root)
 
 
 def _ps(root: Path) -> dict[str, object]:

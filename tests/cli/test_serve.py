@@ -69,7 +69,12 @@ def test_events_lists_the_audit_log_after_a_serve(project: Path) -> None:
     result = roost("events", "--project", str(project), "--json")
     assert result.returncode == 0, result.stderr
     types = [line.split('"type": "')[1].split('"')[0] for line in result.stdout.splitlines()]
-    assert types[:2] == ["dev.roost.api.stopped", "dev.roost.api.started"]
+    # Started, then this process won the election and led until it stopped.
+    assert types[:3] == [
+        "dev.roost.api.stopped",
+        "dev.roost.control.leading",
+        "dev.roost.api.started",
+    ]
 
 
 def test_port_in_use_is_one_line(project: Path) -> None:

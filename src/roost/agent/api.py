@@ -124,6 +124,20 @@ def create_agent_app(agent: Agent) -> FastAPI:
             )
         return summary
 
+    @app.get("/v1/services/{service}/sli")
+    async def sli_counts(
+        service: str,
+        window: Annotated[float, Query(gt=0, le=400 * 86400)],
+        under: Annotated[float | None, Query(gt=0)] = None,
+        revision: str | None = None,
+    ) -> dict[str, Any]:
+        """Requests of every revision of ``service`` (running or not: an SLO is the service's)
+        within ``window`` seconds per status class, and how many were faster than ``under``
+        seconds (only ``revision``'s, when given: a canary's own); the store answers from the
+        history it keeps (a week by default)."""
+        span = timedelta(seconds=window)
+        return agent.sli_counts(service, window=span, under=under, revision=revision)
+
     @app.get("/metrics")
     async def metrics() -> Response:
         return Response(agent.recorder.render_metrics(), media_type=CONTENT_TYPE)

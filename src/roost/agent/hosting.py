@@ -10,6 +10,9 @@ Wiring rules, each there for a reason:
   paused ex-leader cannot move traffic after a new leader took over.
 * Listen ports and weights are saved to ``routes.json`` after every change: a restarted agent
   listens on the same ports with the same split before the control plane says anything.
+* Probe SLIs are measured here, through each service's own listener (see :mod:`synthetic`), with
+  the targets read from ``project_file``; their counts are kept apart from the request
+  telemetry, so a probe result is never mistaken for a revision's request.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from roost.agent.synthetic import PROBES_FILE, SyntheticProber
 from roost.clock import Clock, RealClock
 from roost.runtime import RevisionNotFoundError, RevisionSpec, RevisionStatus
 from roost.runtime.local import LocalRuntime
-from roost.telemetry import Recorder, TimeSeriesStore
+from roost.telemetry import CODE_CLASSES, Recorder, TimeSeriesStore
+from roost.telemetry.counting import WindowCounts
 from roost.traffic import EmbeddedProxy, EmbeddedRouter, Endpoint, StaleFencingToken
 
 log = logging.getLogger(__name__)
@@ -68,7 +73,12 @@ class Agent:
     """One machine's data plane. Create, ``await start()``, use, ``await stop()``."""
 
     def __init__(
-        self, state_dir: Path, *, host: str = "127.0.0.1", clock: Clock | None = None
+        self,
+        state_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        clock: Clock | None = None,
+        project_file: Path | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.host = host
@@ -85,6 +95,15 @@ class Agent:
         self._saved = _Saved()
         self._lock = asyncio.Lock()
         self._unsubscribe: list[Any] = []
+        # Probe SLI outcomes: a store of their own (series per service and path).
+        self.probes = SyntheticProber(
+            project_file=project_file,
+            store=TimeSeriesStore(clock=self.clock),
+            clock=self.clock,
+            host=host,
+            port_of=self.listener_port,
+            serving=lambda service: bool(self.runtime.status(service)),
+        )
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -92,12 +111,13 @@ class Agent:
         """Restore telemetry, listeners and weights, then adopt the replicas a previous agent
         left running. Returns the adopted revisions."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        snapshot = self.state_dir / TELEMETRY_FILE
-        if snapshot.exists():
-            try:
-                self.series.restore(snapshot)
-            except Exception as exc:  # a damaged snapshot costs history, never the agent
-                log.warning("telemetry snapshot %s not restored: %s", snapshot, exc)
+        for store, name in ((self.series, TELEMETRY_FILE), (self.probes.store, PROBES_FILE)):
+            snapshot = self.state_dir / name
+            if snapshot.exists():
+                try:
+                    store.restore(snapshot)
+                except Exception as exc:  # a damaged snapshot costs history, never the agent
+                    log.warning("telemetry snapshot %s not restored: %s", snapshot, exc)
         self._unsubscribe.append(self.runtime.on_endpoints_changed(self._endpoints_changed))
         self._unsubscribe.append(self.runtime.on_before_stop(self._before_stop))
         self._saved = self._load_routes()
@@ -118,6 +138,7 @@ class Agent:
         adopted = await self.runtime.adopt()
         for status in adopted:
             await self._endpoints_changed(status.service, status.revision, status.ready_endpoints)
+        self.probes.start()
         return adopted
 
     async def stop(self, *, stop_workloads: bool = True, grace: float = 5.0) -> None:
@@ -128,6 +149,7 @@ class Agent:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        await self.probes.aclose()
         if stop_workloads:
             for status in self.runtime.status():
                 with contextlib.suppress(RevisionNotFoundError):
@@ -141,10 +163,16 @@ class Agent:
         await self.runtime.aclose()
 
     def save_telemetry(self) -> None:
-        try:
-            self.series.snapshot(self.state_dir / TELEMETRY_FILE)
-        except OSError as exc:
-            log.warning("telemetry snapshot not written: %s", exc)
+        for store, name in ((self.series, TELEMETRY_FILE), (self.probes.store, PROBES_FILE)):
+            try:
+                store.snapshot(self.state_dir / name)
+            except OSError as exc:
+                log.warning("telemetry snapshot %s not written: %s", name, exc)
+
+    def listener_port(self, service: str) -> int | None:
+        """The port of ``service``'s public listener, ``None`` without one."""
+        listener = self._listeners.get(service)
+        return None if listener is None else listener.port
 
     # -- services and revisions ---------------------------------------------------------------
 
@@ -166,7 +194,8 @@ class Agent:
             if port == 0:
                 self._saved.auto.add(service)
             self._save_routes()
-            return bound
+        self.probes.refresh()
+        return bound
 
     async def start_revision(self, spec: RevisionSpec) -> RevisionStatus:
         if spec.service not in self._listeners:
@@ -180,6 +209,7 @@ class Agent:
         if spec.revision not in routes.revisions:
             # Known to the router at weight 0 straight away: reachable by header for checks.
             await self.router.set_endpoints(spec.service, spec.revision, [])
+        self.probes.refresh()  # roost.yaml may have changed with the new revision
         return status
 
     async def scale(self, service: str, revision: str, replicas: int) -> RevisionStatus:
@@ -305,6 +335,37 @@ class Agent:
             "p50": s.latency_quantile(service, revision, 0.5, window=window),
             "p99": s.latency_quantile(service, revision, 0.99, window=window),
         }
+
+    def sli_counts(
+        self,
+        service: str,
+        *,
+        window: timedelta,
+        under: float | None = None,
+        revision: str | None = None,
+    ) -> dict[str, Any]:
+        """What the SLO engine asks: per-class request counts of all of ``service``'s
+        revisions (or just ``revision``) over ``window``, and how many were faster than
+        ``under`` seconds; for the whole service, also its probe results (``probes``: good,
+        total and per path) once it was probed."""
+        revisions = self.series.revisions(service)
+        if revision is not None:
+            revisions = [r for r in revisions if r == revision]
+        total = WindowCounts(under=None if under is None else 0)
+        for name in revisions:
+            total += self.series.window_counts(service, name, window=window, under=under)
+        answer: dict[str, Any] = {
+            "window_seconds": window.total_seconds(),
+            "revisions": revisions,
+            "classes": dict(zip(CODE_CLASSES, total.classes, strict=True)),
+            "total": total.total,
+            "under": total.under,
+        }
+        if revision is None:  # probes are the service's, not one revision's
+            probes = self.probes.counts(service, window=window)
+            if probes is not None:
+                answer["probes"] = probes
+        return answer
 
     # -- internals ----------------------------------------------------------------------------
 

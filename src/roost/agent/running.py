@@ -22,6 +22,7 @@ from roost.agent.api import create_agent_app
 from roost.agent.heartbeat import heartbeat_forever
 from roost.agent.hosting import Agent
 from roost.clock import RealClock
+from roost.spec import find_project_file
 from roost.store import Store
 from roost.traffic import install_uvloop
 
@@ -52,7 +53,8 @@ def run_agent(
 
 async def _main(state_dir: Path, *, sock: socket.socket, store: Store | None) -> None:
     clock = RealClock()
-    agent = Agent(state_dir, clock=clock)
+    # The state directory is <project>/.roost/agent: the project file (for probe SLIs) is two up.
+    agent = Agent(state_dir, clock=clock, project_file=find_project_file(state_dir.parent.parent))
     adopted = await agent.start()
     if adopted:
         log.warning("adopted %d running revision(s)", len(adopted))

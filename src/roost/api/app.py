@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import roost
-from roost.api.routes import health, history, project, rollouts, services
+from roost.api.routes import health, history, project, rollouts, services, slos
 from roost.control.agents import AgentRefused, AgentUnavailable
 from roost.control.deploying import Deployments
 from roost.control.plane import ControlPlane, OperationError
@@ -54,6 +54,7 @@ def create_app(
     app.include_router(history.router, prefix="/api/v1")
     app.include_router(services.router, prefix="/api/v1")
     app.include_router(rollouts.router, prefix="/api/v1")
+    app.include_router(slos.router, prefix="/api/v1")
 
     # Errors a user can cause answer {"error", "hint"} with a fitting status, never a 500.
     @app.exception_handler(OperationError)

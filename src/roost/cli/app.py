@@ -11,7 +11,10 @@ from roost.cli import deploying, logs, operating, releases, rollouts, serving, s
 from roost.cli._output import err_console
 from roost.cli.artifacts import artifacts_app
 from roost.cli.building import build_app, builds, hooks_app
+from roost.cli.doctoring import doctor
 from roost.cli.leases import lease_app, lock_app
+from roost.cli.scanning import sbom, scan, vulndb_app
+from roost.cli.slos import alerts_app, slo_app
 
 app = typer.Typer(
     name="roost",
@@ -67,6 +70,12 @@ app.add_typer(hooks_app, name="hooks")
 app.add_typer(artifacts_app, name="artifacts")
 app.add_typer(lease_app, name="lease")
 app.add_typer(lock_app, name="lock")
+app.command("sbom")(sbom)
+app.command("scan")(scan)
+app.add_typer(vulndb_app, name="vulndb")
+app.command("doctor")(doctor)
+app.add_typer(slo_app, name="slo")
+app.add_typer(alerts_app, name="alerts")
 
 
 def main() -> None:

@@ -290,6 +290,11 @@ def _releaser(ws: Workspace) -> Any:
             notes=f"build {build.id} of {build.commit_sha[:7]}"
             + (f" on {build.branch}" if build.branch else ""),
         )
+        from roost.control.scan_gate import scan_built
+
+        scanned = scan_built(ws, build.artifact)  # stored per digest for the deploy gate
+        if scanned:
+            console.print(scanned, markup=False)
         target = build.data.get("deploy_to")
         if isinstance(target, str):
             _deploy(ws, record.service, record.id, target)

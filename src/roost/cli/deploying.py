@@ -118,10 +118,30 @@ def deploy(
             "eyes applies: then someone else runs `roost approve`).",
         ),
     ] = False,
+    override_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--override-budget",
+            help="REASON: deploy although the error budget is spent (audited).",
+            show_default=False,
+        ),
+    ] = None,
+    override_scan: Annotated[
+        str | None,
+        typer.Option(
+            "--override-scan",
+            help="REASON: deploy although the vulnerability gate refuses (audited).",
+            show_default=False,
+        ),
+    ] = None,
     detach: DetachOpt = False,
     as_: AsOpt = None,
 ) -> None:
     """Release SERVICE and roll it out progressively, with a live view until it ends."""
+    if override_budget is not None and not override_budget.strip():
+        fail("--override-budget needs a reason", hint='e.g. --override-budget "the fix"', code=2)
+    if override_scan is not None and not override_scan.strip():
+        fail("--override-scan needs a reason", hint='e.g. --override-scan "hotfix"', code=2)
     base = api_url(api, project)
     body = {
         "service": service,
@@ -130,6 +150,8 @@ def deploy(
         "env": _overrides(set_env),
         "approve": approve,
         "actor": who(as_),
+        "override_budget": override_budget,
+        "override_scan": override_scan,
     }
     view = call("POST", f"{base}/api/v1/rollouts", json=body, timeout=120)
     follow(base, view, detach=detach)

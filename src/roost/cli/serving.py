@@ -7,13 +7,19 @@ import os
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from roost.cli._output import console, fail, user_errors
-from roost.control.paths import API_FILE, DEFAULT_API_PORT, write_api_file
+from roost.control.paths import API_FILE, DEFAULT_API_PORT, read_api_file, write_api_file
+
+if TYPE_CHECKING:
+    from roost.control.leading import LeadershipGate
+    from roost.control.workspace import Workspace
+    from roost.leases import ElectionConfig
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -40,8 +46,31 @@ def bind(host: str, port: int) -> socket.socket:
             )
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", hint="check --host and --port")
     sock.listen(128)
-    sock.set_inheritable(True)
     return sock
+
+
+def _timing(value: float | None, env: str) -> dict[str, str]:
+    return {} if value is None else {env: repr(float(value))}
+
+
+def _advertise(state_dir: Path, url: str) -> None:
+    """Point ``.roost/api.json`` (where the CLI finds the API) at this process."""
+    write_api_file(state_dir, url=url, pid=os.getpid())
+
+
+def _advertised_elsewhere(state_dir: Path) -> bool:
+    """Whether api.json names another ``roost serve`` that is still alive."""
+    recorded = read_api_file(state_dir)
+    pid = recorded.get("pid") if recorded else None
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def serve(
@@ -61,73 +90,222 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    single_instance: Annotated[
+        bool,
+        typer.Option(
+            "--single-instance",
+            help="Skip the election: take the control-plane lease at once and lead until "
+            "stopped (only when no other roost serve shares this store).",
+        ),
+    ] = False,
+    lease_duration: Annotated[
+        float | None,
+        typer.Option(
+            envvar="ROOST_LEASE_DURATION",
+            help="Seconds a leader's lease lasts unrenewed before a follower takes over "
+            "[default: 15].",
+            show_default=False,
+        ),
+    ] = None,
+    renew_deadline: Annotated[
+        float | None,
+        typer.Option(
+            envvar="ROOST_LEASE_RENEW_DEADLINE",
+            help="Seconds a leader keeps trying to renew before it steps down; less than "
+            "--lease-duration [default: 10].",
+            show_default=False,
+        ),
+    ] = None,
+    retry_period: Annotated[
+        float | None,
+        typer.Option(
+            envvar="ROOST_LEASE_RETRY_PERIOD",
+            help="Seconds between renewals and between a follower's looks at the lease; "
+            "1.2 x it must stay below --renew-deadline [default: 2].",
+            show_default=False,
+        ),
+    ] = None,
+    heartbeat_grace: Annotated[
+        float | None,
+        typer.Option(
+            envvar="ROOST_HEARTBEAT_GRACE",
+            help="Seconds without a heartbeat from an agent before it is NotReady and gets "
+            "no new work [default: 15].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the roost API: /healthz, /docs (OpenAPI), /api/v1/..."""
-    import uvicorn
+    """Run the roost API: /healthz, /docs (OpenAPI), /api/v1/...
 
-    from roost.api import create_app
-    from roost.control.plane import LEASE_SECONDS, RENEW_EVERY, ControlPlane, Leadership
-    from roost.control.reconciling import Reconciler
-    from roost.control.rolling import RolloutExecutor
+    Several `roost serve` processes may share one state store (PostgreSQL) for availability:
+    they elect a leader, which alone acts; the others answer reads and take over when it dies.
+    """
+    from roost.control.leading import election_config
+    from roost.control.plane import CONTROL_LEASE
+    from roost.control.readiness import grace_seconds
     from roost.control.workspace import open_workspace
+    from roost.leases import LeaseError
 
     if not 0 <= port <= 65535:
         fail(f"--port {port} is out of range", hint="use 1-65535, or 0 for a free port", code=2)
+    try:
+        grace = grace_seconds(heartbeat_grace)
+    except ValueError as exc:
+        fail(str(exc), hint="e.g. --heartbeat-grace 15 (three missed agent heartbeats)", code=2)
+    environ = {
+        **os.environ,
+        **_timing(lease_duration, "ROOST_LEASE_DURATION"),
+        **_timing(renew_deadline, "ROOST_LEASE_RENEW_DEADLINE"),
+        **_timing(retry_period, "ROOST_LEASE_RETRY_PERIOD"),
+    }
+    try:
+        # Checked before anything opens: bad timings are bad input (exit 2), one line.
+        config = election_config(
+            identity=f"serve-{socket.gethostname()}-{os.getpid()}",
+            lease_name=CONTROL_LEASE,
+            single_instance=single_instance,
+            environ=environ,
+        )
+    except LeaseError as exc:
+        fail(f"control-plane election: {exc}", hint=exc.hint, code=2)
     with user_errors():
         ws = open_workspace(project, database_url=database_url)
     with ws:
-        sock = bind(host, port)
-        bound_host, bound_port = sock.getsockname()[:2]
-        shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-        url = f"http://{shown_host}:{bound_port}"
-        leadership = Leadership(ws)
-        leading = leadership.start(
-            wait=LEASE_SECONDS + RENEW_EVERY, on_wait=lambda m: console.print(m, markup=False)
+        _run(ws, host=host, port=port, config=config, environ=environ, grace=grace)
+
+
+def _run(
+    ws: Workspace,
+    *,
+    host: str,
+    port: int,
+    config: ElectionConfig,
+    environ: dict[str, str],
+    grace: float,
+) -> None:
+    import uvicorn
+
+    from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name
+    from roost.api import create_app
+    from roost.control.deploy_locks import DeployLocks
+    from roost.control.leadership import GateLeader, LeaderDuties
+    from roost.control.leading import open_gate
+    from roost.control.plane import ControlPlane
+    from roost.control.readiness import AgentWatch
+    from roost.control.rolling import RolloutExecutor
+    from roost.leases import LeaseError, Locks
+
+    try:
+        gate = open_gate(
+            ws.store,
+            single_instance=config.single_instance,
+            identity=config.identity,
+            lease_name=config.lease_name,
+            environ=environ,
         )
-        if not leading:
-            console.print(
-                "another roost serve holds the control-plane lease: serving read-only",
-                markup=False,
-            )
-        plane = ControlPlane(ws, leadership=leadership)
-        # A restarted control plane finds the data plane still running: adopt, don't restart.
-        adopted = plane.adopt()
-        # The rollout loop runs next to the API and acts only while this process leads; it
-        # resumes every rollout the store says is in progress.
-        executor = RolloutExecutor(ws, agent_dir=plane.agent_dir, leader=leadership)
-        reconciler = Reconciler(executor).start()
-        config = uvicorn.Config(
+    except LeaseError as exc:
+        fail(f"control-plane election: {exc}", hint=exc.hint, code=2)
+    sock = bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    url = f"http://{shown_host}:{bound_port}"
+    leader = GateLeader(gate)
+    plane = ControlPlane(ws, leadership=leader)
+    plane.deploy_locks = DeployLocks(Locks(gate.backend, events=ws.store.events, clock=ws.clock))
+    watch = AgentWatch(
+        ws.store,
+        grace=grace,
+        leader=leader,
+        prefix=AGENT_LEASE_PREFIX,
+        local=node_lease_name(),
+        say=_say,
+        clock=ws.clock,
+    )
+    # The rollout loop runs only while this process leads (LeaderDuties starts and stops it)
+    # and resumes every rollout the store says is in progress. No new work goes to an agent
+    # that stopped sending heartbeats.
+    executor = RolloutExecutor(
+        ws, agent_dir=plane.agent_dir, leader=leader, connect=watch.connector(plane.agent_dir)
+    )
+    state_dir = ws.state_dir
+    duties = LeaderDuties(
+        gate,
+        plane=plane,
+        executor=executor,
+        on_lead=lambda fence: _advertise(state_dir, url),
+        say=_say,
+        deploy_locks=plane.deploy_locks,
+    ).start()
+    server = uvicorn.Server(
+        uvicorn.Config(
             create_app(ws, plane=plane, executor=executor),
             log_level="warning",
             access_log=False,
             lifespan="off",
         )
-        # uvicorn stops gracefully on SIGTERM and then re-raises the signal; make that (and a
-        # SIGTERM that arrives before uvicorn starts) an ordinary exit so the clean-up below
-        # runs: api.json withdrawn, the stop recorded in the audit log.
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        api_file = ws.state_dir / API_FILE
-        try:
-            ws.store.events.append(
-                "dev.roost.api.started",
-                source="roost/serve",
-                subject=ws.project.project,
-                data={"url": url, "pid": os.getpid()},
-            )
-            write_api_file(ws.state_dir, url=url, pid=os.getpid())
-            console.print(
-                f"roost {ws.project.project}: API on {url} (docs: {url}/docs)", markup=False
-            )
-            console.print(f"state: {ws.store.url}", markup=False)
-            if adopted:
-                console.print(f"adopted running revisions: {', '.join(adopted)}", markup=False)
-            uvicorn.Server(config).run(sockets=[sock])
-        finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            reconciler.stop()
-            leadership.stop()
-            sock.close()
-            api_file.unlink(missing_ok=True)
-            ws.store.events.append(
-                "dev.roost.api.stopped", source="roost/serve", subject=ws.project.project
-            )
+    )
+    # uvicorn stops gracefully on SIGTERM and then re-raises the signal; make that (and a
+    # SIGTERM that arrives before uvicorn starts) an ordinary exit so the clean-up below
+    # runs: the lease released, api.json withdrawn, the stop recorded in the audit log.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        ws.store.events.append(
+            "dev.roost.api.started",
+            source="roost/serve",
+            subject=ws.project.project,
+            data={"url": url, "pid": os.getpid(), "identity": gate.identity},
+        )
+        _say(f"roost {ws.project.project}: API on {url} (docs: {url}/docs)")
+        _say(f"state: {ws.store.url}")
+        _say(f"control-plane election as {gate.identity}: {_describe(config, gate)}")
+        gate.start()
+        watch.start()
+        threading.Thread(
+            target=_announce,
+            args=(gate, state_dir, url, config.lease_duration + 2 * config.retry_period),
+            name="announce",
+            daemon=True,
+        ).start()
+        server.run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Stop acting first, then leave the election (a leader releases the lease, so a
+        # follower takes over at once).
+        watch.stop()
+        duties.stop()
+        gate.stop()
+        sock.close()
+        recorded = read_api_file(state_dir)
+        if recorded and recorded.get("pid") == os.getpid():
+            (state_dir / API_FILE).unlink(missing_ok=True)
+        ws.store.events.append(
+            "dev.roost.api.stopped", source="roost/serve", subject=ws.project.project
+        )
+
+
+def _describe(config: ElectionConfig, gate: LeadershipGate) -> str:
+    where = f"lease {config.lease_name!r} on {gate.backend.kind}"
+    if config.single_instance:
+        return f"{where}, single instance (no election)"
+    return (
+        f"{where}, duration {config.lease_duration:g}s, renew deadline "
+        f"{config.renew_deadline:g}s, retry period {config.retry_period:g}s"
+    )
+
+
+def _say(message: str) -> None:
+    console.print(message, markup=False)
+
+
+def _announce(gate: LeadershipGate, state_dir: Path, url: str, wait: float) -> None:
+    """Advertise this API in api.json once it leads; a follower advertises itself only when
+    no live leader does (so `roost status` and friends find *an* API on this machine)."""
+    if gate.wait_for_leadership(wait):
+        return  # LeaderDuties advertised it when the tenure began
+    leader = gate.leader
+    _say(
+        f"following: {leader or 'nobody yet'} leads the control plane; serving reads, "
+        "answering writes with 503 until this process leads"
+    )
+    if not gate.is_leader and not _advertised_elsewhere(state_dir):
+        _advertise(state_dir, url)

@@ -44,7 +44,8 @@ class AgentApi(Protocol):
 
 class Leader(Protocol):
     """Whether this control plane leads, and the fence its writes carry
-    (:class:`~roost.control.plane.Leadership`)."""
+    (:class:`~roost.control.leadership.GateLeader`). ``fence`` is never None: asked on a
+    process that does not lead, it raises."""
 
     @property
     def leading(self) -> bool: ...

@@ -146,6 +146,25 @@ class AgentClient:
         )
         return result
 
+    def sli_counts(
+        self,
+        service: str,
+        *,
+        window: float,
+        under: float | None = None,
+        revision: str | None = None,
+    ) -> dict[str, Any]:
+        """Per-class request counts of all of ``service``'s revisions (or ``revision``'s) over
+        ``window`` seconds, and how many were faster than ``under`` seconds: the SLO engine's
+        question."""
+        params: dict[str, float | str] = {"window": window}
+        if under is not None:
+            params["under"] = under
+        if revision is not None:
+            params["revision"] = revision
+        result: dict[str, Any] = self._call("GET", f"/v1/services/{service}/sli", params=params)
+        return result
+
     def query_logs(self, sql: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", "/v1/logs/query", json={"sql": sql})
         return result

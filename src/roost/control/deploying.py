@@ -25,6 +25,8 @@ from roost.control.plane import ControlPlane, OperationError
 from roost.control.releasing import cut_release
 from roost.control.revisions import revision_spec, service_of
 from roost.control.rolling import RolloutExecutor
+from roost.control.scan_gate import check_scan
+from roost.control.slo_gates import check_budget
 from roost.control.viewing import rollout_view
 from roost.rollout import (
     ApprovalGrant,
@@ -109,6 +111,8 @@ class Deployments:
         ) or check_one_rollout(
             self.ws.store.rollouts.active(service, env_name), service=service, environment=env_name
         )
+        # Someone else's deploy lock on deploy/<env>/<service> (roost.control.deploy_locks).
+        refusal = refusal or self.plane.deploy_lock_refusal(service, env_name)
         if refusal is not None:
             raise refuse(refusal)
 
@@ -131,6 +135,8 @@ class Deployments:
         env_overrides: Mapping[str, str] | None = None,
         approve: bool = False,
         actor: str,
+        override_budget: str | None = None,
+        override_scan: str | None = None,
     ) -> dict[str, Any]:
         """Roll out ``release`` (default: a new one cut from roost.yaml) of ``service``.
 
@@ -141,7 +147,28 @@ class Deployments:
         self.reload()
         spec, env_name, env = self.target(service, environment)
         self.guard(spec.name, env_name, env, rollback=False)
+        check_budget(
+            self.plane,
+            service=spec.name,
+            environment=env_name,
+            env=env,
+            actor=actor,
+            override=override_budget,
+            fence=self.executor.fence(),
+        )
         existing = None if release is None else self.release_of(spec.name, release)
+        vulnerable = check_scan(
+            self.ws,
+            service=spec.name,
+            env_name=env_name,
+            env=env,
+            release=existing,
+            override=override_scan,
+            actor=actor,
+            fence=self.executor.fence(),
+        )
+        if vulnerable is not None:
+            raise refuse(vulnerable)
         if existing is not None and env_overrides:
             raise OperationError("--set-env makes a new release; it cannot change " + existing.id)
         stable = self.stable(spec.name)

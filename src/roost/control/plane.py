@@ -7,25 +7,23 @@ agent refuses a control plane that lost its lease (DESIGN.md, point 6).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from roost.control.agentapi import Leader
 from roost.control.agents import AgentClient
+from roost.control.deploy_locks import DeployLocks
 from roost.control.first_deploys import record_first_deploy
 from roost.control.paths import STATE_DIR
 from roost.control.releasing import cut_release
 from roost.control.revisions import revision_spec
+from roost.control.watching_slos import SloWatcher
 from roost.control.workspace import Workspace
-from roost.store import Fence, NotFound, StoreError
+from roost.rollout import Refusal
+from roost.store import NotFound
 
 CONTROL_LEASE = "control-plane"
-LEASE_SECONDS = 10.0
-RENEW_EVERY = 3.0
+"""The lease ``roost serve`` processes elect their leader with (:mod:`roost.control.leading`)."""
 
 
 class OperationError(Exception):
@@ -37,84 +35,29 @@ class OperationError(Exception):
         self.hint = hint
 
 
-class Leadership:
-    """Holds the control-plane lease for a single ``roost serve`` and renews it in a thread.
-
-    A second ``roost serve`` on the same store finds the lease held and gets no fence: its
-    writes are refused until the first one is gone and the lease expired.
-    """
-
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
-        self.holder = f"{socket.gethostname()}:{os.getpid()}"
-        self._fence: Fence | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew_forever, daemon=True, name="lease")
-
-    def start(self, *, wait: float = 0.0, on_wait: Callable[[str], None] | None = None) -> bool:
-        """Take the lease, waiting up to ``wait`` seconds for a previous holder's to expire
-        (after a ``kill -9`` it is still valid for up to its duration); then keep renewing it.
-        Returns whether this process leads."""
-        deadline = time.monotonic() + wait
-        self._try()
-        told = False
-        while self._fence is None and time.monotonic() < deadline:
-            if on_wait is not None and not told:
-                held = self._ws.store.leases.get(CONTROL_LEASE)
-                holder = held.holder if held is not None else "?"
-                on_wait(f"waiting for the control-plane lease held by {holder} to expire")
-                told = True
-            time.sleep(0.5)
-            self._try()
-        self._thread.start()
-        return self._fence is not None
-
-    @property
-    def leading(self) -> bool:
-        return self._fence is not None
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        if self._fence is not None:
-            with contextlib.suppress(StoreError):
-                self._ws.store.leases.release(CONTROL_LEASE, self.holder)
-
-    @property
-    def fence(self) -> Fence:
-        if self._fence is None:
-            raise OperationError(
-                "this roost serve does not hold the control-plane lease",
-                status=503,
-                hint="another roost serve is leading; use that one",
-            )
-        return self._fence
-
-    def _try(self) -> None:
-        try:
-            got = self._ws.store.leases.try_acquire(
-                CONTROL_LEASE, self.holder, duration_seconds=LEASE_SECONDS
-            )
-        except StoreError:
-            got = None
-        self._fence = got.fence() if got is not None else None
-
-    def _renew_forever(self) -> None:
-        while not self._stop.wait(RENEW_EVERY):
-            self._try()
-
-
 class ControlPlane:
     """The operations behind ``/api/v1/services/...`` and ``roost up``."""
 
-    def __init__(self, ws: Workspace, *, leadership: Leadership | None = None) -> None:
+    def __init__(self, ws: Workspace, *, leadership: Leader | None = None) -> None:
         self.ws = ws
         self.leadership = leadership
+        self.deploy_locks: DeployLocks | None = None
+        """Set by ``roost serve``: deploys refuse while someone else holds ``deploy/E/S``."""
         self.agent_dir = ws.root / STATE_DIR / "agent"
+        # SLOs and their alerts: `roost serve` (a plane with a lease) evaluates them in a loop
+        # and records alert transitions; without one they are evaluated when asked.
+        self.slos = SloWatcher(ws, agent_dir=self.agent_dir, leader=leadership)
+        if leadership is not None:
+            self.slos.start()
 
     def _fence_token(self) -> int | None:
         return self.leadership.fence.token if self.leadership is not None else None
+
+    def deploy_lock_refusal(self, service: str, environment: str) -> Refusal | None:
+        """Why a deploy of ``service`` to ``environment`` must wait for someone's deploy lock."""
+        if self.deploy_locks is None:
+            return None
+        return self.deploy_locks.check(service, environment, now=self.ws.clock.now())
 
     def _agent(self) -> AgentClient:
         return AgentClient.for_project(self.agent_dir)

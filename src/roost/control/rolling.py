@@ -49,6 +49,7 @@ from roost.control.plane import OperationError
 from roost.control.releasing import ReleaseError
 from roost.control.revisions import service_of
 from roost.control.scaling_down import ScaleDowns
+from roost.control.slo_gates import with_page_check
 from roost.control.warming import Warmer
 from roost.control.workspace import Workspace
 from roost.rollout import (
@@ -99,6 +100,7 @@ class RolloutExecutor:
         self._locks: dict[str, threading.RLock] = {}
         self._restored: set[str] = set()
         self._wakes: dict[str, datetime] = {}
+        self._waiting_for: str | None = None
         self.applier = Applier(ws, fence=self.fence)
         self._scale_downs = ScaleDowns(ws.store, clock=ws.clock, fence=self.fence)
         self.analysis_lag: list[float] = []
@@ -115,13 +117,20 @@ class RolloutExecutor:
         return None if self.leader is None else self.leader.fence
 
     def require_leading(self) -> None:
-        """Refuse an operation on a control plane that does not lead."""
+        """Refuse an operation on a control plane that does not lead (asking a follower's
+        leader for its fence raises the 503 that names the leader)."""
         if not self.leading:
+            self.fence()
             raise OperationError(
                 "this roost serve does not lead the control plane",
                 status=503,
                 hint="another roost serve is leading; send the request there",
             )
+
+    def forget_restored(self) -> None:
+        """A new tenure re-applies every rollout's restore actions before stepping it: another
+        leader may have moved the router in the meantime."""
+        self._restored.clear()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -216,9 +225,15 @@ class RolloutExecutor:
                 self._scale_downs.sweep(agent, view, active=records)
                 self.warmer.retain(replica_keys(view))
         except (AgentUnavailable, StoreError, OperationError) as exc:
-            # The agent is down, the store is busy, or the lead was lost mid-tick: try again.
-            log.warning("rollouts wait: %s", exc)
+            # The agent is down, the store is busy, or the lead was lost mid-tick: try again
+            # (said once per reason, not once per tick).
+            if str(exc) != self._waiting_for:
+                log.warning("rollouts wait: %s", exc)
+                self._waiting_for = str(exc)
             return TICK_SECONDS
+        if self._waiting_for is not None:
+            log.warning("rollouts go on (they waited: %s)", self._waiting_for)
+            self._waiting_for = None
         now = self.ws.clock.now()
         # list(): API threads update the wake-ups while the loop reads them.
         due = [(when - now).total_seconds() for when in list(self._wakes.values())]
@@ -260,6 +275,7 @@ class RolloutExecutor:
                 assert state.next_analysis_at is not None
                 self._lag((began - state.next_analysis_at).total_seconds())
                 verdict = analyse(AgentMetricsSource(agent), due, now=began)
+                canary = with_page_check(canary, agent, spec, state.canary, now=began)
             observation = Observation(
                 verdict=verdict, warm_replicas=canary.warm, failure=canary.failure
             )

@@ -4,6 +4,7 @@ This is the base layer: it imports only the standard library, pydantic and PyYAM
 else in roost reads a project through :func:`load_project` and the models exported here.
 """
 
+from roost.spec.alerting import Alerting, Receiver
 from roost.spec.analysis import Analysis, Check, CompareToStable, Metric
 from roost.spec.durations import Duration, PositiveDuration, format_duration, parse_duration
 from roost.spec.environments import (
@@ -44,6 +45,7 @@ from roost.spec.versions import SchemaCompat, version_in_range
 
 __all__ = [
     "FILE_NAMES",
+    "Alerting",
     "Analysis",
     "AnalysisStep",
     "Approval",
@@ -72,6 +74,7 @@ __all__ = [
     "Problem",
     "Project",
     "RatioSli",
+    "Receiver",
     "Resources",
     "Rollout",
     "Runtime",

@@ -13,6 +13,7 @@ from roost.spec._issues import Issue, did_you_mean, issue_error, issues_error
 from roost.spec.crons import cron_problem
 from roost.spec.durations import Duration, PositiveDuration
 from roost.spec.fields import EnvVars, Name, describe
+from roost.spec.scans import EnvironmentScan
 
 
 class LocalRuntime(SpecModel):
@@ -222,4 +223,8 @@ class Environment(SpecModel):
     env: EnvVars = Field(
         default_factory=dict,
         description="Environment variables for every service here (a service's env wins).",
+    )
+    scan: EnvironmentScan = Field(
+        default_factory=EnvironmentScan,
+        description="Vulnerability gate: the worst unwaived finding a deployed release may have.",
     )

@@ -8,12 +8,14 @@ from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 
 from roost.spec._base import SpecModel
 from roost.spec._issues import Issue, format_loc, issue_error, issues_error
+from roost.spec.alerting import Alerting
 from roost.spec.analysis import Analysis
 from roost.spec.environments import Environment
 from roost.spec.fields import Name, describe
 from roost.spec.probes import Probes, Warmup
 from roost.spec.references import check_references
 from roost.spec.rollouts import Rollout
+from roost.spec.scans import ProjectScan
 from roost.spec.services import Replicas, Resources, Service
 
 FORMAT_VERSION = 1
@@ -57,6 +59,12 @@ class Project(SpecModel):
         "set by promote_from).",
     )
     services: list[Service] = Field(default_factory=list, description="The programs to run.")
+    scan: ProjectScan = Field(
+        default_factory=ProjectScan, description="Vulnerability scan waivers (see roost scan)."
+    )
+    alerting: Alerting = Field(
+        default_factory=Alerting, description="Where the SLO alerts of `roost serve` are sent."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Project:

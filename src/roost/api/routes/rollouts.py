@@ -42,6 +42,12 @@ class Deploy(BaseModel):
     approve: bool = Field(
         default=False, description="Count the requester's own approval (refused by four eyes)."
     )
+    override_budget: str | None = Field(
+        default=None, description="Reason for deploying although the error budget is spent."
+    )
+    override_scan: str | None = Field(
+        default=None, description="Reason for deploying although the scan gate refuses (audited)."
+    )
     actor: Actor
 
 
@@ -74,6 +80,8 @@ def deploy(request: Request, body: Annotated[Deploy, Body()]) -> dict[str, Any]:
         env_overrides=body.env,
         approve=body.approve,
         actor=body.actor,
+        override_budget=body.override_budget,
+        override_scan=body.override_scan,
     )
 
 

@@ -1,0 +1,534 @@
+"""``roost slo status|history|rules|import|export`` and ``roost alerts``.
+
+``status`` and ``alerts`` ask the running ``roost serve`` (its SLO loop's latest round); with no
+API running they evaluate here, straight from the agent's telemetry. ``history`` reads the alert
+events from the state store; ``rules``, ``import`` and ``export`` only need roost.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from roost.cli._api import api_url, call
+from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
+from roost.cli._people import AsOpt, who
+from roost.control.paths import STATE_DIR, read_api_file, resolve_root
+
+if TYPE_CHECKING:
+    from roost.control.workspace import Workspace
+    from roost.slo import SloTarget
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
+]
+ApiOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="API URL (default: ROOST_API_URL, then this project's running `roost serve`)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ServiceArg = Annotated[str | None, typer.Argument(help="Only this service.", show_default=False)]
+
+slo_app = typer.Typer(
+    help="Service level objectives: status, alert history, Prometheus rules, OpenSLO.",
+    no_args_is_help=True,
+)
+alerts_app = typer.Typer(
+    help="The SLO alerts firing now, and silences.", invoke_without_command=True
+)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _running_api(api: str | None, project: Path | None) -> str | None:
+    """The URL of a running API, or None when none answers (then we evaluate here)."""
+    import httpx
+
+    if api is not None:
+        return api_url(api, project)  # asked for explicitly: failures are errors, no fallback
+    if not os.environ.get("ROOST_API_URL") and not read_api_file(resolve_root(project) / STATE_DIR):
+        return None  # this project has no running API
+    base = api_url(api, project)
+    try:
+        httpx.get(f"{base}/healthz", timeout=2.0)
+    except httpx.HTTPError:
+        return None
+    return base
+
+
+def _workspace(project: Path | None) -> Workspace:
+    from roost.control.workspace import open_workspace
+
+    with user_errors():
+        return open_workspace(project)
+
+
+def _local_watcher(ws: Workspace) -> Any:
+    from roost.control.watching_slos import SloWatcher
+
+    return SloWatcher(ws, agent_dir=ws.state_dir / "agent")
+
+
+def _check_service(ws: Workspace, service: str | None) -> None:
+    names = [s.name for s in ws.project.services]
+    if service is not None and service not in names:
+        fail(f"no service {service!r} in {ws.project_file.name}", hint=", ".join(names), code=2)
+
+
+def _percent(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _burn(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}x"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds <= 0:
+        return "exhausted"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+# -- roost slo status ------------------------------------------------------------------------------
+
+
+@slo_app.command("status")
+def status(
+    service: ServiceArg = None,
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per SLO: objective, SLI now, budget remaining, burn rate per window, time to
+    exhaustion and the alert tiers that fire. Exits 1 when an SLO cannot be evaluated."""
+    base = _running_api(api, project)
+    if base is not None:
+        query = "" if service is None else f"?service={service}"
+        data = call("GET", f"{base}/api/v1/slos{query}")
+    else:
+        from roost.control.slo_reports import report_json
+
+        with _workspace(project) as ws:
+            _check_service(ws, service)
+            watcher = _local_watcher(ws)
+            with user_errors():
+                reports = watcher.evaluate(service=service)
+                since = watcher.since()
+            data = {
+                "at": ws.clock.now().isoformat(),
+                "slos": [report_json(r, since=since) for r in reports],
+            }
+    slos: list[dict[str, Any]] = data.get("slos", [])
+    if as_json:
+        console.print_json(data=data)
+    else:
+        _status_table(slos, where=base or "evaluated here (no roost serve running)")
+    errors = [s["error"] for s in slos if s.get("error")]
+    for error in errors:
+        err_console.print(f"roost: error: {error}", markup=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+def _status_table(slos: list[dict[str, Any]], *, where: str) -> None:
+    if not slos:
+        console.print("no SLOs (add `slos:` to a service in roost.yaml)", markup=False)
+        return
+    table = Table(
+        "SLO", "objective", "SLI now", "budget left", "burn (window: rate)", "exhausted in",
+        "firing", title=f"SLOs — {where}",
+    )  # fmt: skip
+    for slo in slos:
+        burns = "  ".join(f"{b['window']}: {_burn(b['burn'])}" for b in slo.get("burns", []))
+        firing = ", ".join(
+            f"{t['name']} ({t['severity']})" for t in slo.get("tiers", []) if t["firing"]
+        )
+        table.add_row(
+            f"{slo['service']}/{slo['slo']}",
+            f"{slo['objective']:g}% / {slo['window']}",
+            _percent(slo.get("sli")),
+            _percent(slo.get("budget_remaining"), 1),
+            "error" if slo.get("error") else burns,
+            _duration(slo.get("exhaustion_seconds")),
+            "[bold red]" + firing + "[/]" if firing else "—",
+        )
+    console.print(table)
+
+
+# -- roost slo history -----------------------------------------------------------------------------
+
+
+@slo_app.command("history")
+def history(
+    service: ServiceArg = None,
+    project: ProjectOpt = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Alert transitions (firing, resolved) from the audit log, newest first."""
+    from roost.control.watching_slos import FIRING, RESOLVED
+
+    with _workspace(project) as ws, user_errors():
+        _check_service(ws, service)
+        found = ws.store.events.list("roost.slo.", subject=service, limit=limit)
+    if as_json:
+        for event in found:
+            typer.echo(json.dumps(event.to_cloudevent(), sort_keys=True))
+        return
+    table = Table("time", "event", "SLO", "tier", "detail", title=f"SLO history ({len(found)})")
+    for event in found:
+        data = event.data if isinstance(event.data, dict) else {}
+        kind = {FIRING: "[bold red]firing[/]", RESOLVED: "[green]resolved[/]"}.get(
+            event.type, event.type.removeprefix("roost.slo.")
+        )
+        table.add_row(
+            event.time.isoformat(timespec="seconds"),
+            kind,
+            f"{data.get('service', event.subject or '')}/{data.get('slo', '')}",
+            str(data.get("tier", data.get("guard", ""))),
+            str(data.get("reason", "")),
+        )
+    console.print(table)
+
+
+# -- roost slo rules / import / export -------------------------------------------------------------
+
+
+def _targets(project: Path | None, service: str | None) -> list[SloTarget]:
+    from roost.control.slo_reports import project_targets
+    from roost.control.workspace import find_project
+    from roost.spec import load_project
+
+    with user_errors():
+        spec = load_project(find_project(project))
+    names = [s.name for s in spec.services]
+    if service is not None and service not in names:
+        fail(f"no service {service!r} in roost.yaml", hint=", ".join(names), code=EXIT_INVALID)
+    return project_targets(spec, service=service)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}", hint="check the path", code=EXIT_INVALID)
+    err_console.print(f"wrote {output}", markup=False)
+
+
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+]
+
+
+@slo_app.command("rules")
+def rules(service: ServiceArg = None, project: ProjectOpt = None, output: OutputOpt = None) -> None:
+    """Prometheus recording and alerting rules equivalent to roost's own evaluation (for
+    Prometheus' rule_files; check them with `promtool check rules`). Probe SLOs have none."""
+    import yaml
+
+    from roost.control.slo_reports import engine_for
+    from roost.slo.rules import rule_groups
+
+    groups: list[Any] = []
+    for target in _targets(project, service):
+        if target.slo.sli.kind == "probe":
+            err_console.print(
+                f"roost: note: {target.key}: probe SLIs are measured by roost itself, no rules",
+                markup=False,
+            )
+            continue
+        try:
+            groups.extend(rule_groups([target], engine=engine_for(target))["groups"])
+        except ValueError as exc:
+            fail(f"{target.key}: {exc}", hint="fix the SLO's window or alerts", code=EXIT_INVALID)
+    header = "# Generated by `roost slo rules`; regenerate instead of editing.\n"
+    body = yaml.safe_dump({"groups": groups}, sort_keys=False, width=200)
+    _write(header + body, output)
+
+
+@slo_app.command("export")
+def export(
+    service: ServiceArg = None, project: ProjectOpt = None, output: OutputOpt = None
+) -> None:
+    """The project's SLOs as OpenSLO v1 (Service, SLI, SLO, AlertPolicy, AlertCondition)."""
+    import yaml
+
+    from roost.slo import slo_tiers
+    from roost.slo.openslo import export_openslo
+
+    targets = _targets(project, service)
+    if not targets:
+        fail("no SLOs to export", hint="add `slos:` to a service in roost.yaml", code=EXIT_INVALID)
+    # One export per set of tiers (SLOs with their own `alerts` differ); Services once.
+    by_tiers: dict[Any, list[SloTarget]] = {}
+    for target in targets:
+        by_tiers.setdefault(slo_tiers(target.slo), []).append(target)
+    docs: list[Any] = []
+    seen: set[tuple[str, str]] = set()
+    for tiers, group in by_tiers.items():
+        for doc in yaml.safe_load_all(export_openslo(group, tiers=tiers)):
+            key = (str(doc.get("kind")), str(doc.get("metadata", {}).get("name")))
+            if key in seen:
+                continue
+            seen.add(key)
+            docs.append(doc)
+    _write(yaml.safe_dump_all(docs, sort_keys=False, width=200), output)
+
+
+@slo_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="An OpenSLO v1 YAML file (several documents).")],
+    output: OutputOpt = None,
+) -> None:
+    """Read OpenSLO v1 and print the equivalent roost.yaml `services: … slos:` (validated);
+    what roost cannot keep is listed on stderr."""
+    import yaml
+
+    from roost.slo import DEFAULT_TIERS
+    from roost.slo.openslo import OpenSloError, import_openslo
+    from roost.spec import Slo
+
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}", hint="check the path", code=EXIT_INVALID)
+    try:
+        imported = import_openslo(text, source=str(file))
+    except OpenSloError as exc:
+        fail(str(exc), hint="see https://github.com/OpenSLO/OpenSLO", code=EXIT_INVALID)
+    # roost keeps tiers per SLO; the import has them per file: one set, by name, for every SLO
+    # (none when they are the workbook's defaults, which roost applies anyway).
+    by_name: dict[str, Any] = {}
+    for tier in imported.tiers:
+        by_name.setdefault(tier.name, tier)
+    tiers = list(by_name.values())
+    if len(tiers) < len(imported.tiers):
+        imported.warnings.append("alert conditions with the same name were merged (first kept)")
+    if tuple(tiers) == DEFAULT_TIERS:
+        tiers = []
+    services: dict[str, list[dict[str, Any]]] = {}
+    for target in imported.slos:
+        slo = _slo_yaml(target.slo)
+        alerts = [_alert_yaml(t, target.slo.window) for t in tiers]
+        fitting = [a for a in alerts if a is not None]
+        if len(fitting) < len(alerts):
+            imported.warnings.append(
+                f"{target.key}: alert conditions longer than its window are left out"
+            )
+        if fitting:
+            slo["alerts"] = fitting
+        try:
+            Slo.model_validate(slo)
+        except ValueError as exc:
+            fail(f"{file}: {target.key} does not make a valid roost SLO: {exc}", code=EXIT_INVALID)
+        services.setdefault(target.service, []).append(slo)
+    for warning in imported.warnings:
+        err_console.print(f"roost: note: {warning}", markup=False)
+    doc = {"services": [{"name": name, "slos": slos} for name, slos in services.items()]}
+    header = f"# roost.yaml SLOs imported from {file.name}; merge into your services.\n"
+    _write(header + yaml.safe_dump(doc, sort_keys=False, width=100), output)
+
+
+def _span(value: timedelta) -> str:
+    from roost.slo.evaluating import _span as span
+
+    return span(value)
+
+
+def _slo_yaml(slo: Any) -> dict[str, Any]:
+    sli = slo.sli
+    out_sli: dict[str, Any] = {"kind": sli.kind}
+    if sli.kind == "ratio":
+        out_sli["bad_status"] = sli.bad_status
+    elif sli.kind == "latency":
+        ms = sli.threshold.total_seconds() * 1000
+        out_sli["threshold"] = f"{ms:g}ms"
+    out: dict[str, Any] = {"name": slo.name}
+    if slo.description:
+        out["description"] = slo.description
+    out.update({"objective": slo.objective, "window": _span(slo.window), "sli": out_sli})
+    return out
+
+
+def _alert_yaml(tier: Any, window: timedelta) -> dict[str, Any] | None:
+    if tier.long > window:
+        return None
+    return {
+        "name": tier.name,
+        "severity": tier.severity,
+        "burn_rate": round(tier.threshold(window), 4),
+        "long_window": _span(tier.long),
+        "short_window": _span(tier.short),
+    }
+
+
+# -- roost alerts ----------------------------------------------------------------------------------
+
+
+@alerts_app.callback()
+def alerts(
+    ctx: typer.Context,
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The SLO alerts firing now: tier, severity, since when, and silences that mute them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    base = _running_api(api, project)
+    if base is not None:
+        data = call("GET", f"{base}/api/v1/alerts")
+    else:
+        with _workspace(project) as ws:
+            watcher = _local_watcher(ws)
+            with user_errors():
+                reports = watcher.evaluate()
+                firing = watcher.firing(reports)
+            now = ws.clock.now()
+            data = {
+                "at": now.isoformat(),
+                "alerts": [a.to_json() for a in firing],
+                "silences": [s.to_json() | {"active": s.active(now)} for s in watcher.silences()],
+                "errors": [r.error for r in reports if r.error is not None],
+            }
+    if as_json:
+        console.print_json(data=data)
+        return
+    found = data.get("alerts", [])
+    table = Table(
+        "SLO", "tier", "severity", "since", "silenced", "why", title=f"alerts ({len(found)})"
+    )
+    for alert in found:
+        table.add_row(
+            f"{alert['service']}/{alert['slo']}",
+            alert["tier"],
+            alert["severity"],
+            alert["since"][:19],
+            ", ".join(alert.get("silenced_by") or []) or "—",
+            alert.get("reason", ""),
+        )
+    console.print(table)
+    active = [s for s in data.get("silences", []) if s.get("active")]
+    for s in active:
+        matchers = ",".join(f"{k}={v}" for k, v in s["matchers"].items())
+        console.print(
+            f"silence {s['id']}: {matchers} until {s['ends_at'][:19]} by {s['created_by']}: "
+            f"{s['comment']}",
+            markup=False,
+        )
+    for receiver in data.get("receivers", []):
+        if receiver.get("failing_since"):
+            state = f"FAILING since {receiver['failing_since'][:19]}: {receiver.get('last_error')}"
+        elif receiver.get("last_delivered"):
+            state = f"last delivered {receiver['last_delivered'][:19]}"
+        else:
+            state = "nothing sent yet"
+        console.print(
+            f"receiver {receiver['receiver']} ({receiver['kind']} {receiver['url']}): {state}",
+            markup=False,
+        )
+    for error in data.get("errors", []):
+        err_console.print(f"roost: warning: {error}", markup=False)
+
+
+@alerts_app.command("silence")
+def silence(
+    match: Annotated[
+        list[str],
+        typer.Option(
+            "--match",
+            "-m",
+            help="label=value (value ~regex); repeat. Labels: roost_service, "
+            "roost_slo, tier, severity.",
+        ),
+    ],
+    duration: Annotated[str, typer.Option("--for", help="How long, e.g. 2h.")] = "1h",
+    comment: Annotated[str, typer.Option(help="Why (recorded with the silence).")] = "",
+    project: ProjectOpt = None,
+    as_: AsOpt = None,
+) -> None:
+    """Mute the notifications of matching alerts for a while (they still show, marked)."""
+    from roost.alerts import Silence, SilenceError
+    from roost.alerts import silences as silence_file
+    from roost.control.watching_slos import silences_path
+    from roost.spec.durations import parse_duration
+
+    matchers = {}
+    for item in match:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--match {item!r} is not label=value", hint="e.g. -m roost_service=web", code=2)
+        matchers[name.strip()] = value.strip()
+    try:
+        span = parse_duration(duration)
+    except ValueError as exc:
+        fail(f"--for {duration!r}: {exc}", hint="e.g. --for 2h", code=EXIT_INVALID)
+    with _workspace(project) as ws:
+        now = ws.clock.now()
+        path = silences_path(ws)
+        try:
+            new = Silence(
+                id=secrets.token_hex(4),
+                matchers=matchers,
+                starts_at=now,
+                ends_at=now + span,
+                created_by=who(as_),
+                comment=comment,
+            )
+            kept = [s for s in silence_file.load(path) if s.ends_at > now]
+            silence_file.save(path, [*kept, new])
+        except SilenceError as exc:
+            fail(str(exc), hint="e.g. -m roost_service=web -m tier=page-fast", code=EXIT_INVALID)
+        ws.store.events.append(
+            "roost.slo.silence.created",
+            source="roost/cli",
+            subject=matchers.get("roost_service"),
+            data=new.to_json(),
+            actor=new.created_by,
+        )
+    console.print(
+        f"silence {new.id} until {new.ends_at.isoformat(timespec='seconds')}", markup=False
+    )
+
+
+@alerts_app.command("expire")
+def expire(
+    silence_id: Annotated[str, typer.Argument(help="The silence's id (`roost alerts`).")],
+    project: ProjectOpt = None,
+) -> None:
+    """End a silence now."""
+    from roost.alerts import SilenceError
+    from roost.alerts import silences as silence_file
+    from roost.control.watching_slos import silences_path
+
+    with _workspace(project) as ws:
+        path = silences_path(ws)
+        try:
+            found = silence_file.load(path)
+        except SilenceError as exc:
+            fail(str(exc), hint="fix or delete the file", code=EXIT_INVALID)
+        kept = [s for s in found if s.id != silence_id]
+        if len(kept) == len(found):
+            ids = ", ".join(s.id for s in found) or "there are none"
+            fail(f"no silence {silence_id!r}", hint=ids, code=EXIT_INVALID)
+        silence_file.save(path, kept)
+    console.print(f"silence {silence_id} expired", markup=False)

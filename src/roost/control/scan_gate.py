@@ -1,0 +1,173 @@
+"""The vulnerability gate in front of deploys: a release whose scan has unwaived findings at or
+above the environment's ``scan.fail_on`` is refused there.
+
+The scan of a built release (``oci:<digest>``) is the one stored for its digest
+(:mod:`roost.scan.results`); when there is none, or the vulnerability database was imported
+after it was made, the artifact is scanned now and the result stored. A release cut from the
+project folder (``dir:``) is scanned from that folder. The policy is judged at deploy time, so a
+waiver that expired yesterday blocks today, and the refusal says so.
+
+``--override-scan REASON`` lets a refused deploy go ahead; the override is written to the audit
+log with the findings it overrode. Rollbacks never reach this gate: going back must not wait
+for a scan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from roost.control.plane import OperationError
+from roost.control.workspace import Workspace
+from roost.rollout import Refusal
+from roost.scan import (
+    ScanResult,
+    Verdict,
+    VulnDBError,
+    collect,
+    describe_finding,
+    judge,
+    load_result,
+    open_vulndb,
+    save_result,
+    scan,
+)
+from roost.scan.subjects import artifact_subject
+from roost.spec import Environment
+from roost.store import Fence, ReleaseRecord
+
+OCI_PREFIX = "oci:"
+DIR_PREFIX = "dir:"
+_SHOWN = 3
+
+
+def scan_release(ws: Workspace, release: ReleaseRecord | None, service: str) -> ScanResult:
+    """The current scan of ``release`` (None: the release roost.yaml would cut now)."""
+    try:
+        with open_vulndb(ws.root) as db:
+            if db.count() == 0:
+                raise OperationError(
+                    "no vulnerability database to check the release against",
+                    status=409,
+                    hint="`roost vulndb import PATH` or `roost vulndb sync`, then deploy again",
+                )
+            now = ws.clock.now()
+            artifact = release.artifact if release is not None else ""
+            if artifact.startswith(OCI_PREFIX):
+                digest = artifact.removeprefix(OCI_PREFIX)
+                stored = load_result(ws.root, digest)
+                if stored is not None and stored.vulndb == db.stamp():
+                    return stored
+                subject = artifact_subject(digest, root=ws.root)
+                result = scan(subject.inventory, db, now=now, digest=digest)
+                save_result(ws.root, result)
+                return result
+            if artifact.startswith(DIR_PREFIX):
+                folder = Path(artifact.removeprefix(DIR_PREFIX))
+            else:
+                resolved = ws.project.resolved_service(service)
+                folder = (ws.root / (resolved.workdir or ".")).resolve()
+            return scan(collect(folder, name=service), db, now=now)
+    except VulnDBError as exc:
+        raise OperationError(str(exc), status=409, hint=exc.hint) from None
+
+
+def scan_built(ws: Workspace, digest: str) -> str | None:
+    """Scan a freshly built artifact and store the result (the build's ``scan`` step); a line
+    for the build's report, None when there is no database to scan against."""
+    from roost.artifacts import ArtifactError
+
+    try:
+        with open_vulndb(ws.root) as db:
+            if db.count() == 0:
+                return None
+            subject = artifact_subject(digest, root=ws.root)
+            result = scan(subject.inventory, db, now=ws.clock.now(), digest=digest)
+    except (VulnDBError, ArtifactError) as exc:
+        return f"scan: not scanned ({exc})"
+    save_result(ws.root, result)
+    worst = result.findings[0].severity.rating if result.findings else None
+    return f"scan: {len(result.findings)} vulnerabilities" + (
+        f" (worst: {worst}; `roost scan {digest[:19]}`)" if worst else ""
+    )
+
+
+def _message(what: str, env_name: str, verdict: Verdict) -> str:
+    shown = []
+    for finding in verdict.blocking[:_SHOWN]:
+        text = describe_finding(finding)
+        if finding.paths and len(finding.paths[0]) > 1:
+            text += f" via {' → '.join(finding.paths[0])}"
+        note = verdict.expired_note(finding)
+        if note:
+            text += f" [{note}]"
+        shown.append(text)
+    more = len(verdict.blocking) - len(shown)
+    count = len(verdict.blocking)
+    return (
+        f"{what} has {count} unwaived vulnerabilit{'y' if count == 1 else 'ies'} at or above "
+        f"{verdict.fail_on}, which {env_name} refuses: "
+        + "; ".join(shown)
+        + (f"; and {more} more" if more > 0 else "")
+    )
+
+
+def check_scan(
+    ws: Workspace,
+    *,
+    service: str,
+    env_name: str,
+    env: Environment,
+    release: ReleaseRecord | None,
+    override: str | None,
+    actor: str,
+    fence: Fence | None,
+) -> Refusal | None:
+    """None when the release may go to ``env_name`` (or ``override`` overrode the gate, which
+    is audited); else the refusal naming the findings."""
+    if env.scan.fail_on is None:
+        return None
+    if override is not None and not override.strip():
+        raise OperationError("--override-scan needs a reason", status=400)
+    try:
+        result = scan_release(ws, release, service)
+    except OperationError:
+        if override is None:
+            raise
+        result = None
+    verdict = (
+        None
+        if result is None
+        else judge(
+            result.findings,
+            rules=ws.project.scan.ignore,
+            settings=env.scan,
+            now=ws.clock.now(),
+            environment=env_name,
+        )
+    )
+    if verdict is not None and verdict.passed:
+        return None
+    what = release.id if release is not None else f"the new {service} release"
+    if override is not None:
+        ws.store.events.append(
+            "dev.roost.scan.overridden",
+            source="roost/control/scan_gate",
+            subject=f"{service}/{env_name}",
+            data={
+                "reason": override,
+                "release": release.id if release is not None else None,
+                "fail_on": env.scan.fail_on,
+                "findings": [f.to_dict() for f in verdict.blocking] if verdict else [],
+                "scanned": result is not None,
+            },
+            actor=actor,
+            fence=fence,
+        )
+        return None
+    assert verdict is not None
+    first = verdict.blocking[0]
+    hint = (
+        f"{first.advice}; or waive it in roost.yaml (scan.ignore: id, reason, expires), or "
+        "deploy with --override-scan REASON (audited); `roost scan` shows every path"
+    )
+    return Refusal("scan", _message(what, env_name, verdict), hint)
