@@ -5,7 +5,6 @@ calls the tests make to look at rollouts."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 import time
@@ -127,14 +126,6 @@ def wait_for(check: Any, *, timeout: float, what: str, interval: float = 0.25) -
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @contextmanager

@@ -7,47 +7,27 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests._canary import CANARY, pid_alive, wait_for
-from tests._roost import kill_leftovers, roost
+from tests._canary import wait_for
+from tests._projects import make_project, project_down, web_project
+from tests._roost import roost
+
+from roost._util.processes import pid_alive
 
 GRACE = "6"  # above the agent's 5 s heartbeat interval: a live agent never looks silent
 
-PROJECT = """\
-project: doc
-version: 1
-environments:
-  dev: {}
-services:
-  - name: web
-    command: python3 app.py
-    listen: auto
-    replicas: 1
-    probes:
-      readiness:
-        http:
-          path: /healthz
-        period: 1s
-"""
+PROJECT = web_project("doc")
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Iterator[Path]:
-    root = tmp_path / "doc"
-    root.mkdir()
-    shutil.copy(CANARY / "app.py", root / "app.py")
-    (root / "roost.yaml").write_text(PROJECT)
-    try:
+    with project_down(make_project(tmp_path / "doc", PROJECT)) as root:
         yield root
-    finally:
-        roost("down", "-p", str(root), timeout=60)
-        kill_leftovers(root)
 
 
 def _events(root: Path, type_: str) -> list[dict[str, object]]:

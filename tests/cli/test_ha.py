@@ -9,7 +9,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,10 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests._canary import CANARY, pid_alive, wait_for
-from tests._roost import kill_leftovers, roost
+from tests._canary import wait_for
+from tests._projects import make_project, project_down, web_project
+from tests._roost import roost
 from tests._servers import free_port
 
+from roost._util.processes import pid_alive
 from roost.leases import Locks, SqlLeaseBackend
 from roost.store import open_store
 
@@ -35,21 +36,9 @@ TIMINGS = {
     "ROOST_LEASE_RETRY_PERIOD": str(RETRY),
 }
 
-PROJECT = """\
-project: ha
-version: 1
-environments:
-  dev: {}
-services:
-  - name: web
-    command: python3 app.py
-    listen: auto
-    replicas: 1
-    probes:
-      readiness:
-        http:
-          path: /healthz
-        period: 1s
+PROJECT = web_project(
+    "ha",
+    web="""\
     rollout:
       strategy: canary
       steps:
@@ -57,7 +46,8 @@ services:
         - pause: {}
         - set_weight: 50
         - pause: 1s
-"""
+""",
+)
 
 
 class Serve:
@@ -113,16 +103,9 @@ class Serve:
 
 @pytest.fixture
 def project(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Path, dict[str, str]]]:
-    root = tmp_path / "ha"
-    root.mkdir()
-    shutil.copy(CANARY / "app.py", root / "app.py")
-    (root / "roost.yaml").write_text(PROJECT)
     env = {"ROOST_DATABASE_URL": postgres_url, **TIMINGS}
-    try:
+    with project_down(make_project(tmp_path / "ha", PROJECT), env=env) as root:
         yield root, env
-    finally:
-        roost("down", "-p", str(root), env=env, timeout=60)
-        kill_leftovers(root)
 
 
 def _rollout(base: str) -> dict[str, Any]:

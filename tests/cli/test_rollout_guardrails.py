@@ -13,7 +13,6 @@ import pytest
 from tests._canary import (
     Load,
     get,
-    pid_alive,
     rollout,
     router_url,
     running,
@@ -21,6 +20,8 @@ from tests._canary import (
     write_project,
 )
 from tests._roost import roost
+
+from roost._util.processes import pid_alive
 
 APPROVAL = """\
     approval:

@@ -16,7 +16,6 @@ last bad request, so it resolves within 5 + 1 + 1 s; we allow 20 s.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,24 +25,13 @@ from typing import Any
 import httpx
 import pytest
 from tests._canary import Load, api, wait_for
+from tests._projects import make_project, web_project
 from tests._roost import REPO, kill_leftovers, roost
 
-PROJECT = """\
-project: slos
-version: 1
-environments:
-  dev:
-    error_budget_gate: true
-services:
-  - name: web
-    command: python3 app.py
-    listen: auto
-    replicas: 1
-    probes:
-      readiness:
-        http:
-          path: /healthz
-        period: 1s
+PROJECT = web_project(
+    "slos",
+    environments="  dev:\n    error_budget_gate: true\n",
+    web="""\
     rollout:
       strategy: canary
       steps:
@@ -69,7 +57,8 @@ services:
             burn_rate: 14.4
             long_window: 30s
             short_window: 5s
-"""
+""",
+)
 ENV = {"ROOST_SLO_INTERVAL": "1"}
 
 
@@ -108,10 +97,7 @@ def _cli(root: Path, *args: str, timeout: float = 60) -> Any:
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_outage_pages_in_time_gates_deploys_and_resolves(tmp_path: Path) -> None:
-    root = tmp_path / "slos"
-    root.mkdir()
-    shutil.copy(REPO / "examples" / "hello" / "app.py", root / "app.py")
-    (root / "roost.yaml").write_text(PROJECT)
+    root = make_project(tmp_path / "slos", PROJECT, app=REPO / "examples" / "hello" / "app.py")
     with _up(root):
         url = _get(root, "/api/v1/ps")["services"]["web"]["url"]
         wait_for(lambda: _ready(root, "web-r1"), timeout=20, what="web-r1 ready")

@@ -15,42 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.control._slos import Counts, slo_workspace
 from tests.slo._servers import alertmanager, free_port
 
 from roost.alerts import Alert, Silence
 from roost.clock.virtual import VirtualClock
 from roost.control.notifying import DELIVERED, DELIVERY_FAILED, Notifier, shown_url
 from roost.control.watching_slos import FIRING, RESOLVED, SloWatcher
-from roost.control.workspace import Workspace, open_workspace
+from roost.control.workspace import Workspace
 from roost.spec import Alerting, Receiver
-
-SLOS = """\
-services:
-  - name: web
-    command: python3 -m http.server $PORT
-    slos:
-      - name: availability
-        objective: 99
-        window: 1h
-        sli: {kind: ratio}
-        alerts:
-          - {name: page, severity: page, burn_rate: 14.4, long_window: 1m, short_window: 10s}
-"""
-
-
-class Counts:
-    """What the agent would answer: ``bad`` of ``total`` requests were 5xx in every window."""
-
-    def __init__(self) -> None:
-        self.total, self.bad = 1000, 0
-
-    def sli_counts(
-        self, service: str, *, window: float, under: float | None = None, revision: Any = None
-    ) -> dict[str, Any]:
-        return {"total": self.total, "classes": {"2xx": self.total - self.bad, "5xx": self.bad}}
-
-    def connect(self) -> Counts:
-        return self
 
 
 @contextmanager
@@ -79,12 +52,6 @@ def receiver(port: int = 0) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         thread.join()
 
 
-def _workspace(tmp_path: Path, clock: VirtualClock, alerting: str) -> Workspace:
-    head = "project: w\nversion: 1\nenvironments:\n  dev: {}\n"
-    (tmp_path / "roost.yaml").write_text(head + alerting + SLOS)
-    return open_workspace(tmp_path, clock=clock)
-
-
 def _types(ws: Workspace, prefix: str) -> list[str]:
     return [e.type for e in ws.store.events.list(prefix)][::-1]
 
@@ -100,7 +67,7 @@ def test_webhook_gets_firing_after_group_wait_then_resolved_and_survives_an_outa
         f"alerting:\n  receivers:\n    - {{name: pager, webhook: '{url}'}}\n"
         "  group_wait: 30s\n  group_interval: 1m\n"
     )
-    with _workspace(tmp_path, clock, alerting) as ws:
+    with slo_workspace(tmp_path, clock, alerting) as ws:
         watcher = SloWatcher(ws, agent_dir=tmp_path, connect=agent.connect)
         with receiver(port) as (_, got):
             watcher.round()
@@ -245,7 +212,7 @@ def test_an_alert_forwarded_by_the_control_plane_comes_out_at_alertmanagers_webh
         alertmanager(tmp_path, webhook=f"http://127.0.0.1:{port}/am") as am,
     ):
         alerting = f"alerting:\n  receivers:\n    - {{name: central, alertmanager: '{am}'}}\n"
-        with _workspace(tmp_path, clock, alerting) as ws:
+        with slo_workspace(tmp_path, clock, alerting) as ws:
             watcher = SloWatcher(ws, agent_dir=tmp_path, connect=agent.connect)
             agent.bad = 500
             watcher.round()

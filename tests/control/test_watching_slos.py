@@ -6,51 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+from tests.control._slos import Counts, slo_workspace
 
 from roost.clock.virtual import VirtualClock
 from roost.control.watching_slos import FIRING, RESOLVED, SloWatcher
-from roost.control.workspace import Workspace, open_workspace
-
-PROJECT = """\
-project: w
-version: 1
-environments:
-  dev: {}
-services:
-  - name: web
-    command: python3 -m http.server $PORT
-    slos:
-      - name: availability
-        objective: 99
-        window: 1h
-        sli: {kind: ratio}
-        alerts:
-          - {name: page, severity: page, burn_rate: 14.4, long_window: 1m, short_window: 10s}
-"""
-
-
-class Counts:
-    """What the agent would answer: ``bad`` of ``total`` requests were 5xx in every window."""
-
-    def __init__(self) -> None:
-        self.total, self.bad = 1000, 0
-        self.up = True
-
-    def sli_counts(
-        self, service: str, *, window: float, under: float | None = None, revision: Any = None
-    ) -> dict[str, Any]:
-        return {"total": self.total, "classes": {"2xx": self.total - self.bad, "5xx": self.bad}}
-
-    def connect(self) -> Counts:
-        if not self.up:
-            raise RuntimeError("the agent at http://127.0.0.1:1 does not answer")
-        return self
-
-
-def _ws(tmp_path: Path, clock: VirtualClock) -> Workspace:
-    (tmp_path / "roost.yaml").write_text(PROJECT)
-    return open_workspace(tmp_path, clock=clock)
+from roost.control.workspace import Workspace
 
 
 def _events(ws: Workspace) -> list[tuple[str, str]]:
@@ -60,7 +21,7 @@ def _events(ws: Workspace) -> list[tuple[str, str]]:
 def test_alert_state_survives_a_restart_and_unknown_is_not_resolved(tmp_path: Path) -> None:
     clock = VirtualClock(datetime(2025, 6, 1, tzinfo=UTC))
     agent = Counts()
-    with _ws(tmp_path, clock) as ws:
+    with slo_workspace(tmp_path, clock) as ws:
         first = SloWatcher(ws, agent_dir=tmp_path, connect=agent.connect)
         first.round()
         assert _events(ws) == []

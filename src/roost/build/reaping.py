@@ -8,21 +8,11 @@ is gone from this host will never finish by itself; leaving it "running" forever
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 
+from roost._util.processes import pid_alive
 from roost.store import Conflict, Store
 from roost.store.builds import BuildRecord
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def reap_lost(store: Store, *, limit: int = 200) -> list[BuildRecord]:
@@ -33,7 +23,7 @@ def reap_lost(store: Store, *, limit: int = 200) -> list[BuildRecord]:
         if build.finished or not build.runner:
             continue
         runner_host, _, pid = build.runner.rpartition(":")
-        if runner_host != host or not pid.isdigit() or _alive(int(pid)):
+        if runner_host != host or not pid.isdigit() or pid_alive(int(pid)):
             continue
         with contextlib.suppress(Conflict):  # it finished after all, just now
             lost.append(

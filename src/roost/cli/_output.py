@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from roost.spec import SpecError
 
 console = Console(highlight=False)
@@ -61,3 +63,16 @@ def user_errors() -> Iterator[None]:
         fail(str(exc), hint=exc.hint, code=EXIT_INVALID)
     except StoreError as exc:
         fail(str(exc), hint=getattr(exc, "hint", None))
+
+
+def write_output(text: str, output: Path | None, *, hint: str, code: int = EXIT_FAILURE) -> None:
+    """``text`` as it is to stdout, or into the file ``output`` (saying so on stderr); a file
+    that cannot be written is a one-line error with ``hint`` and exit ``code``."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}", hint=hint, code=code)
+    err_console.print(f"wrote {output}", markup=False)

@@ -10,8 +10,10 @@ import roost
 from roost.cli import deploying, logs, operating, releases, rollouts, serving, specs, state, status
 from roost.cli._output import err_console
 from roost.cli.artifacts import artifacts_app
-from roost.cli.building import build_app, builds, hooks_app
+from roost.cli.building import build_app
+from roost.cli.builds import builds
 from roost.cli.doctoring import doctor
+from roost.cli.hooks import hooks_app
 from roost.cli.leases import lease_app, lock_app
 from roost.cli.scanning import sbom, scan, vulndb_app
 from roost.cli.slos import alerts_app, slo_app

@@ -16,15 +16,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from roost.cli._options import ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, fail, user_errors
 
 if TYPE_CHECKING:
     from roost.artifacts import Descriptor, OciLayout, RegistryClient, RegistryRef
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
-]
 TimeoutOpt = Annotated[float, typer.Option(help="Seconds to wait for a registry to answer.")]
 
 artifacts_app = typer.Typer(
@@ -34,7 +31,9 @@ artifacts_app = typer.Typer(
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def artifact_errors() -> Iterator[None]:
+    """:func:`user_errors`, and an artifact store's or registry's failure as one line: a bad
+    reference exits 2, anything else 1."""
     from roost.artifacts import ArtifactError, BadReference
 
     with user_errors():
@@ -71,7 +70,7 @@ def _progress(verb: str) -> Callable[[str, Descriptor], None]:
 @artifacts_app.command("list")
 def list_artifacts(project: ProjectOpt = None) -> None:
     """Every artifact in the project's store, with its tags."""
-    with _errors():
+    with artifact_errors():
         layout = _layout(project)
         entries = layout.entries() if layout.index_path.exists() else []
         table = Table(
@@ -96,7 +95,7 @@ def inspect(
     project: ProjectOpt = None,
 ) -> None:
     """An artifact's manifest, config and layers (digests verified while reading)."""
-    with _errors():
+    with artifact_errors():
         layout = _layout(project)
         descriptor, manifest = layout.manifest(reference)
         config = json.loads(layout.read_blob(manifest.config.digest))
@@ -134,7 +133,7 @@ def push(
     from roost.artifacts import parse_registry_ref
     from roost.artifacts import push as push_artifact
 
-    with _errors():
+    with artifact_errors():
         ref = parse_registry_ref(target)
         layout = _layout(project)
         with _client(ref, timeout) as client:
@@ -157,7 +156,7 @@ def pull(
     from roost.artifacts import parse_registry_ref
     from roost.artifacts import pull as pull_artifact
 
-    with _errors():
+    with artifact_errors():
         ref = parse_registry_ref(source, require_reference=True)
         layout = _layout(project)
         with _client(ref, timeout) as client:
@@ -182,7 +181,7 @@ def replicate(
     from roost.artifacts import parse_registry_ref
     from roost.artifacts import replicate as replicate_artifacts
 
-    with _errors():
+    with artifact_errors():
         src, dst = parse_registry_ref(source), parse_registry_ref(target)
         with _client(src, timeout) as upstream, _client(dst, timeout) as downstream:
             copies = replicate_artifacts(

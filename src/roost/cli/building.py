@@ -1,20 +1,18 @@
-"""``roost build``, ``roost builds`` and ``roost hooks``: run pipelines and look at them.
+"""``roost build``: run a service's build pipeline in the foreground, with a live view.
 
 ``roost build [SERVICE] [--ref REF]`` runs in the foreground with a live view of its steps;
 Ctrl-C cancels it cleanly. A failing step prints the tail of its log and exits 1. A green build
 whose pipeline says ``on_success.release`` cuts a release pointing at its artifact
 (``oci:<digest>``), and with ``deploy_to`` asks a running control plane to deploy it.
+``roost build logs|cancel|show`` live in :mod:`roost.cli.builds`, the hook in
+:mod:`roost.cli.hooks`.
 """
 
 from __future__ import annotations
 
-import getpass
 import signal
-import socket
-import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,37 +21,15 @@ from rich.live import Live
 from rich.table import Table
 from typer.core import TyperGroup
 
-from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
+from roost.cli._options import DatabaseOpt, ProjectOpt
+from roost.cli._output import console, err_console, fail
+from roost.cli.builds import STATE_STYLE, actor, build_logs, build_workspace, cancel, show
 
 if TYPE_CHECKING:
     from roost.build import BuildResult
     from roost.control.workspace import Workspace
     from roost.spec import Project
     from roost.store.builds import BuildRecord
-
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
-]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        envvar="ROOST_DATABASE_URL",
-        help="State store URL (default: SQLite at .roost/state.db in the project folder).",
-        show_default=False,
-    ),
-]
-_STYLE = {
-    "pending": "dim",
-    "running": "cyan",
-    "succeeded": "green",
-    "cached": "green",
-    "failed": "red",
-    "timed_out": "red",
-    "cancelled": "yellow",
-    "skipped": "dim",
-    "lost": "red",
-}
 
 
 class _DefaultRun(TyperGroup):
@@ -69,33 +45,6 @@ class _DefaultRun(TyperGroup):
 build_app = typer.Typer(
     cls=_DefaultRun, help="Run a service's build pipeline, follow its logs, cancel it."
 )
-hooks_app = typer.Typer(help="Build on commit: the git post-commit hook.", no_args_is_help=True)
-
-
-@contextmanager
-def _workspace(project: Path | None, database_url: str | None) -> Iterator[Workspace]:
-    from roost.artifacts import ArtifactError
-    from roost.build import BuildError
-    from roost.control.workspace import open_workspace
-    from roost.store import NotFound
-
-    with user_errors():
-        workspace = open_workspace(project, database_url=database_url)
-        try:
-            yield workspace
-        except (BuildError, ArtifactError) as exc:
-            fail(str(exc), hint=exc.hint)
-        except NotFound as exc:
-            fail(str(exc), hint="`roost builds` lists the builds")
-        finally:
-            workspace.close()
-
-
-def _actor() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
-
-
-# -- roost build ------------------------------------------------------------------------------
 
 
 @build_app.command("run")
@@ -112,18 +61,18 @@ def run(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Build SERVICE at REF: clean checkout, steps, artifact, release."""
-    with _workspace(project, database_url) as ws:
+    with build_workspace(project, database_url) as ws:
         names = [service] if service else [s.name for s in ws.project.services if s.build]
         if not names:
             fail("no service has a build pipeline", hint="add `build:` to a service in roost.yaml")
         failed = [
-            name for name in names if not _build_one(ws, name, ref=ref, release=not no_release)
+            name for name in names if not build_one(ws, name, ref=ref, release=not no_release)
         ]
     if failed:
         raise typer.Exit(1)
 
 
-def _build_one(
+def build_one(
     ws: Workspace,
     service: str,
     *,
@@ -141,7 +90,7 @@ def _build_one(
         service,
         ref=ref,
         trigger=trigger,
-        created_by=_actor(),
+        created_by=actor(),
         branch=branch,
         on_success=_releaser(ws) if release else None,
     )
@@ -250,7 +199,7 @@ class _View:
         for name, (state, detail) in self.states.items():
             begun = self.started.get(name)
             took = "" if begun is None else f"{self.ended.get(name, now) - begun:.1f}s"
-            style = _STYLE.get(state, "")
+            style = STATE_STYLE.get(state, "")
             table.add_row(name, f"[{style}]{state}[/]", took, detail[:60])
         if self.note:
             table.caption = self.note
@@ -324,7 +273,7 @@ def _deploy(ws: Workspace, service: str, release_id: str, environment: str) -> N
         "release": release_id,
         "env": {},
         "approve": False,
-        "actor": _actor(),
+        "actor": actor(),
     }
     try:
         response = httpx.post(f"{recorded['url']}/api/v1/rollouts", json=body, timeout=60)
@@ -340,220 +289,8 @@ def _deploy(ws: Workspace, service: str, release_id: str, environment: str) -> N
         console.print(f"deploying {release_id} to {environment} (`roost status`)", markup=False)
 
 
-@build_app.command("logs")
-def build_logs(
-    build_id: Annotated[str, typer.Argument(help="Build id (web-b12) or a service (its latest).")],
-    step: Annotated[str | None, typer.Argument(help="Only this step.")] = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing until the build ends.")
-    ] = False,
-    project: ProjectOpt = None,
-    database_url: DatabaseOpt = None,
-) -> None:
-    """Print a build's step logs (all steps in order, or one)."""
-    from roost.build import logs
+build_app.command("logs")(build_logs)
+build_app.command("cancel")(cancel)
+build_app.command("show")(show)
 
-    with _workspace(project, database_url) as ws:
-        build = _find(ws, build_id)
-        steps = [s.name for s in ws.store.builds.steps(build.id)]
-        if step is not None and step not in steps:
-            fail(f"build {build.id} has no step {step!r}", hint="steps: " + ", ".join(steps))
-        chosen = [step] if step else steps
-        paths = [(name, logs.log_path(ws.root, build.id, name)) for name in chosen]
-        if follow:
-            store = ws.store
-
-            def finished() -> bool:
-                return store.builds.get(build.id).finished
-
-            prefix = len(chosen) > 1
-            for name, line in logs.follow(paths, finished=finished, sleep=time.sleep):
-                console.print(f"[{name}] {line}" if prefix else line, markup=False)
-            return
-        for name, path in paths:
-            if len(chosen) > 1:
-                console.print(f"--- {name} ---", markup=False)
-            if path.exists():
-                sys.stdout.flush()
-                console.file.write(path.read_text(errors="replace"))
-
-
-@build_app.command("cancel")
-def cancel(
-    build_id: Annotated[str, typer.Argument(help="Build id, e.g. web-b12.")],
-    project: ProjectOpt = None,
-    database_url: DatabaseOpt = None,
-) -> None:
-    """Stop a running build (its runner stops the steps within a second)."""
-    from roost.store import Conflict
-
-    with _workspace(project, database_url) as ws:
-        build = _find(ws, build_id)
-        try:
-            ws.store.builds.request_cancel(build.id)
-        except Conflict as exc:
-            fail(str(exc))
-        ws.store.events.append(
-            "roost.build.cancel_requested", source="/builds", subject=build.id, actor=_actor()
-        )
-    console.print(f"cancel requested for {build.id}", markup=False)
-
-
-@build_app.command("show")
-def show(
-    build_id: Annotated[str, typer.Argument(help="Build id (web-b12) or a service (its latest).")],
-    project: ProjectOpt = None,
-    database_url: DatabaseOpt = None,
-) -> None:
-    """One build: its commit, result, artifact, release, and each step's time and cache use."""
-    with _workspace(project, database_url) as ws:
-        build = _find(ws, build_id)
-        steps = ws.store.builds.steps(build.id)
-    console.print(
-        f"build {build.id}: {build.service} at {build.commit_sha[:7]} "
-        f"({build.branch or 'detached'}), {build.trigger}, {build.state}"
-        + (f": {build.error}" if build.error else ""),
-        markup=False,
-    )
-    if build.artifact:
-        console.print(f"artifact {build.artifact}", markup=False)
-    if build.release_id:
-        console.print(f"release {build.release_id}", markup=False)
-    table = Table("step", "needs", "state", "time", "cache", "exit", "error")
-    for s in steps:
-        took = f"{s.duration.total_seconds():.2f}s" if s.duration is not None else ""
-        cache = "hit" if s.cache_hit else ("miss" if s.cache_key else "")
-        exit_code = "" if s.exit_code is None else str(s.exit_code)
-        table.add_row(
-            s.name, ", ".join(s.needs), s.state, took, cache, exit_code, (s.error or "")[:60]
-        )
-    console.print(table)
-
-
-def _find(ws: Workspace, text: str) -> BuildRecord:
-    """A build by id, or the latest build of a service."""
-    from roost.store import NotFound
-
-    try:
-        return ws.store.builds.get(text)
-    except NotFound:
-        latest = ws.store.builds.list(text, limit=1)
-        if latest:
-            return latest[0]
-        raise
-
-
-def builds(
-    service: Annotated[str | None, typer.Argument(help="Only this service.")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
-    project: ProjectOpt = None,
-    database_url: DatabaseOpt = None,
-) -> None:
-    """Build history: commit, result, duration, cache hits, artifact and release."""
-    from roost.build.reaping import reap_lost
-
-    with _workspace(project, database_url) as ws:
-        reap_lost(ws.store)
-        history = ws.store.builds.list(service, limit=limit)
-        steps = {b.id: ws.store.builds.steps(b.id) for b in history}
-    table = Table(
-        "build",
-        "commit",
-        "branch",
-        "trigger",
-        "state",
-        "time",
-        "steps",
-        "artifact",
-        "release",
-        title=f"builds ({len(history)})",
-    )
-    for b in history:
-        took = f"{b.duration.total_seconds():.1f}s" if b.duration else ""
-        ran = steps[b.id]
-        cached = sum(1 for s in ran if s.cache_hit)
-        style = _STYLE.get(b.state, "")
-        table.add_row(
-            b.id,
-            b.commit_sha[:7],
-            b.branch or "-",
-            b.trigger,
-            f"[{style}]{b.state}[/]",
-            took,
-            f"{len(ran)} ({cached} cached)",
-            (b.artifact or "")[:19],
-            b.release_id or "",
-        )
-    console.print(table)
-
-
-# -- roost hooks ------------------------------------------------------------------------------
-
-
-@hooks_app.command("install")
-def hooks_install(
-    force: Annotated[
-        bool, typer.Option(help="Replace a post-commit hook roost did not write.")
-    ] = False,
-    project: ProjectOpt = None,
-) -> None:
-    """Build on every commit whose branch and changed paths match a service's build.trigger."""
-    from roost.build import BuildError, install_hook
-    from roost.control.workspace import find_project
-
-    with user_errors():
-        root = find_project(project).parent
-    try:
-        path = install_hook(root, force=force)
-    except BuildError as exc:
-        fail(str(exc), hint=exc.hint)
-    console.print(
-        f"installed {path}: commits now start matching builds in the background", markup=False
-    )
-
-
-@hooks_app.command("uninstall")
-def hooks_uninstall(project: ProjectOpt = None) -> None:
-    """Remove roost's post-commit hook."""
-    from roost.build import BuildError, uninstall_hook
-    from roost.control.workspace import find_project
-
-    with user_errors():
-        root = find_project(project).parent
-    try:
-        removed = uninstall_hook(root)
-    except BuildError as exc:
-        fail(str(exc), hint=exc.hint)
-    console.print(f"removed {removed}" if removed else "no roost hook installed", markup=False)
-
-
-@hooks_app.command("run", hidden=True)
-def hooks_run(
-    ref: Annotated[str, typer.Option(help="The commit (the hook passes its sha).")] = "HEAD",
-    branch: Annotated[str | None, typer.Option(help="Its branch, as the hook saw it.")] = None,
-    project: ProjectOpt = None,
-    database_url: DatabaseOpt = None,
-) -> None:
-    """What the post-commit hook runs: build every service whose trigger matches."""
-    from roost.build import changed_paths, resolve, triggered_services
-
-    with _workspace(project, database_url) as ws:
-        commit = resolve(ws.root, ref)
-        on = commit.branch if branch is None else branch
-        changed = changed_paths(commit)
-        names = triggered_services(ws.project, branch=on, changed=changed)
-        console.print(
-            f"commit {commit.short_sha} on {on or '(detached)'}: "
-            f"{len(changed)} changed, building {', '.join(names) or 'nothing'}",
-            markup=False,
-        )
-        failed = [
-            n
-            for n in names
-            if not _build_one(ws, n, ref=commit.sha, release=True, trigger="hook", branch=on)
-        ]
-    if failed:
-        raise typer.Exit(1)
-
-
-__all__ = ["EXIT_INVALID", "build_app", "builds", "hooks_app"]
+__all__ = ["build_app"]

@@ -9,26 +9,16 @@ belongs to the control plane, not to the terminal.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from roost.cli._api import api_url, call
 from roost.cli._live import EXIT_WAITING, reason_line, watch
+from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, console, err_console, fail
 from roost.cli._people import AsOpt, who
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
-]
-ApiOpt = Annotated[
-    str | None, typer.Option(help="API URL (default: this project's running `roost serve`).")
-]
-EnvOpt = Annotated[
-    str | None, typer.Option("--env", "-e", help="Environment (default: the first).")
-]
 DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Return once the rollout has started.")
 ]

@@ -10,12 +10,12 @@ is unhealthy, 0 otherwise.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
+from roost.cli._options import DatabaseOpt, HeartbeatGraceOpt, JsonOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, console, fail, user_errors
 from roost.control.paths import resolve_root
 
@@ -24,27 +24,10 @@ if TYPE_CHECKING:
 
 
 def doctor(
-    project: Annotated[
-        Path | None,
-        typer.Option("--project", "-p", help="Project folder (default: the current folder)."),
-    ] = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="ROOST_DATABASE_URL",
-            help="State store URL (default: SQLite at .roost/state.db in the project folder).",
-            show_default=False,
-        ),
-    ] = None,
-    heartbeat_grace: Annotated[
-        float | None,
-        typer.Option(
-            envvar="ROOST_HEARTBEAT_GRACE",
-            help="Seconds without a heartbeat before an agent is NotReady [default: 15].",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    project: ProjectOpt = None,
+    database_url: DatabaseOpt = None,
+    heartbeat_grace: HeartbeatGraceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Agents and their conditions, the control-plane leader, recent events, likely causes."""
     from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name

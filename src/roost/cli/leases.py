@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
 from roost.control.paths import resolve_root
 
@@ -26,18 +27,6 @@ if TYPE_CHECKING:
     from roost.leases import Lease, LeaseBackend
     from roost.store import Store
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="Project folder (default: the current folder)."),
-]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        envvar="ROOST_DATABASE_URL",
-        help="State store URL (default: SQLite at .roost/state.db in the project folder).",
-        show_default=False,
-    ),
-]
 ActorOpt = Annotated[
     str | None, typer.Option(help="Who is doing this, for the audit log (default: user@host).")
 ]

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from roost.cli._options import ProjectOpt
 from roost.cli._output import console, fail
 from roost.control.paths import STATE_DIR, resolve_root
 
@@ -25,7 +26,7 @@ def logs(
     sql: Annotated[
         str | None, typer.Argument(help="With `query`: SQL over the table `logs`.")
     ] = None,
-    project: Annotated[Path | None, typer.Option("--project", "-p", help="Project folder.")] = None,
+    project: ProjectOpt = None,
     revision: Annotated[str | None, typer.Option(help="Only this revision.")] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")

@@ -19,7 +19,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from roost._util.files import read_json_object
+from roost._util.processes import pid_alive
 from roost.cli._api import api_url, call
+from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import console, err_console, fail, user_errors
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
 
@@ -27,43 +30,15 @@ AGENT_DIR = "agent"
 AGENT_FILE = "agent.json"
 START_TIMEOUT = 30.0
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
-]
-ApiOpt = Annotated[
-    str | None, typer.Option(help="API URL (default: this project's running `roost serve`).")
-]
-
 
 def _state(project: Path | None) -> Path:
     return resolve_root(project) / STATE_DIR
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _recorded_pid(path: Path) -> int | None:
-    data = read_api_file(path.parent) if path.name == API_FILE else _read_json(path)
+    data = read_api_file(path.parent) if path.name == API_FILE else read_json_object(path)
     pid = data.get("pid") if data else None
-    return pid if isinstance(pid, int) and _alive(pid) else None
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    import json
-
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return pid if isinstance(pid, int) and pid_alive(pid) else None
 
 
 def _spawn(args: list[str], *, log: Path, ready: Path, what: str) -> None:
@@ -92,9 +67,7 @@ def _spawn(args: list[str], *, log: Path, ready: Path, what: str) -> None:
 
 def up(
     project: ProjectOpt = None,
-    environment: Annotated[
-        str | None, typer.Option("--env", "-e", help="Environment (default: the first).")
-    ] = None,
+    environment: EnvOpt = None,
 ) -> None:
     """Start the agent and the control plane in the background, then every service."""
     from roost.control.workspace import find_project
@@ -144,9 +117,9 @@ def down(project: ProjectOpt = None) -> None:
             continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
+        if pid_alive(pid):
             err_console.print(f"roost: the {what} (pid {pid}) did not stop; sending SIGKILL")
             os.kill(pid, signal.SIGKILL)
         console.print(f"stopped the {what} (pid {pid})", markup=False)

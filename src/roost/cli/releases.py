@@ -14,8 +14,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
-from roost.cli.state import DatabaseOpt, ProjectOpt, _open
+from roost.cli.state import _open
 
 if TYPE_CHECKING:
     from roost.store import ReleaseRecord, Store

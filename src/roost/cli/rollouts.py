@@ -14,9 +14,10 @@ from rich.table import Table
 
 from roost.cli._api import api_url, call
 from roost.cli._live import EXIT_WAITING, reason_line, render, timeline_line, watch
+from roost.cli._options import ApiOpt, EnvOpt, JsonOpt, ProjectOpt
 from roost.cli._output import console, fail
 from roost.cli._people import AsOpt, who
-from roost.cli.deploying import ApiOpt, EnvOpt, ProjectOpt, _abort_lines
+from roost.cli.deploying import _abort_lines
 
 rollout_app = typer.Typer(
     help="Look at and steer progressive rollouts (by rollout id or service name).",
@@ -54,7 +55,7 @@ def status(
     follow: Annotated[
         bool, typer.Option("--watch", "-w", help="Follow it until it ends or holds.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Where a rollout is: step, weights, live metrics, latest verdict, and its timeline."""
     base = api_url(api, project)

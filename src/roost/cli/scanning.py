@@ -20,16 +20,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from roost.cli._output import EXIT_FAILURE, EXIT_INVALID, console, err_console, fail, user_errors
+from roost.cli._options import JsonOpt, OutputOpt, ProjectOpt
+from roost.cli._output import EXIT_FAILURE, EXIT_INVALID, console, err_console, fail
+from roost.cli.artifacts import artifact_errors
 
 if TYPE_CHECKING:
     from roost.scan import ImportReport, VulnDB
     from roost.spec import Project
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
-]
 DbOpt = Annotated[
     Path | None,
     typer.Option(
@@ -38,9 +36,6 @@ DbOpt = Annotated[
         help="Vulnerability database file (default: .roost/vulndb/osv.sqlite of the project).",
         show_default=False,
     ),
-]
-OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
 ]
 
 vulndb_app = typer.Typer(
@@ -51,15 +46,14 @@ vulndb_app = typer.Typer(
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    from roost.artifacts import ArtifactError, BadReference
     from roost.scan import NotAnSbom, VulnDBError
 
-    with user_errors():
+    with artifact_errors():
         try:
             yield
-        except (NotAnSbom, BadReference) as exc:
+        except NotAnSbom as exc:
             fail(str(exc), hint=getattr(exc, "hint", None), code=EXIT_INVALID)
-        except (VulnDBError, ArtifactError) as exc:
+        except VulnDBError as exc:
             fail(str(exc), hint=exc.hint)
 
 
@@ -300,7 +294,7 @@ def vulndb_sync(
 def vulndb_info(
     project: ProjectOpt = None,
     db_path: DbOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """What the database holds: records per ecosystem, when it was last imported."""
     with _errors(), _db(_root(project), db_path) as db:

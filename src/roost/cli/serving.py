@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from roost._util.processes import pid_alive
+from roost.cli._options import DatabaseOpt, HeartbeatGraceOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
 from roost.control.paths import API_FILE, DEFAULT_API_PORT, read_api_file, write_api_file
 
@@ -64,32 +66,16 @@ def _advertised_elsewhere(state_dir: Path) -> bool:
     pid = recorded.get("pid") if recorded else None
     if not isinstance(pid, int) or pid == os.getpid():
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def serve(
-    project: Annotated[
-        Path | None,
-        typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
-    ] = None,
+    project: ProjectOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(help="Port to listen on; 0 picks a free one.")
     ] = DEFAULT_API_PORT,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="ROOST_DATABASE_URL",
-            help="State store URL (default: SQLite at .roost/state.db next to roost.yaml).",
-            show_default=False,
-        ),
-    ] = None,
+    database_url: DatabaseOpt = None,
     single_instance: Annotated[
         bool,
         typer.Option(
@@ -125,15 +111,7 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    heartbeat_grace: Annotated[
-        float | None,
-        typer.Option(
-            envvar="ROOST_HEARTBEAT_GRACE",
-            help="Seconds without a heartbeat from an agent before it is NotReady and gets "
-            "no new work [default: 15].",
-            show_default=False,
-        ),
-    ] = None,
+    heartbeat_grace: HeartbeatGraceOpt = None,
 ) -> None:
     """Run the roost API: /healthz, /docs (OpenAPI), /api/v1/...
 

@@ -18,25 +18,16 @@ import typer
 from rich.table import Table
 
 from roost.cli._api import api_url, call
-from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
+from roost.cli._options import ApiOpt, JsonOpt, LimitOpt, OutputOpt, ProjectOpt
+from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors, write_output
 from roost.cli._people import AsOpt, who
 from roost.control.paths import STATE_DIR, read_api_file, resolve_root
+from roost.spec.durations import format_span
 
 if TYPE_CHECKING:
     from roost.control.workspace import Workspace
     from roost.slo import SloTarget
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="roost.yaml or its folder (default: current folder)."),
-]
-ApiOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="API URL (default: ROOST_API_URL, then this project's running `roost serve`)."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ServiceArg = Annotated[str | None, typer.Argument(help="Only this service.", show_default=False)]
 
 slo_app = typer.Typer(
@@ -178,7 +169,7 @@ def _status_table(slos: list[dict[str, Any]], *, where: str) -> None:
 def history(
     service: ServiceArg = None,
     project: ProjectOpt = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    limit: LimitOpt = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """Alert transitions (firing, resolved) from the audit log, newest first."""
@@ -224,19 +215,7 @@ def _targets(project: Path | None, service: str | None) -> list[SloTarget]:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror}", hint="check the path", code=EXIT_INVALID)
-    err_console.print(f"wrote {output}", markup=False)
-
-
-OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
-]
+    write_output(text, output, hint="check the path", code=EXIT_INVALID)
 
 
 @slo_app.command("rules")
@@ -348,12 +327,6 @@ def import_(
     _write(header + yaml.safe_dump(doc, sort_keys=False, width=100), output)
 
 
-def _span(value: timedelta) -> str:
-    from roost.slo.evaluating import _span as span
-
-    return span(value)
-
-
 def _slo_yaml(slo: Any) -> dict[str, Any]:
     sli = slo.sli
     out_sli: dict[str, Any] = {"kind": sli.kind}
@@ -365,7 +338,7 @@ def _slo_yaml(slo: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"name": slo.name}
     if slo.description:
         out["description"] = slo.description
-    out.update({"objective": slo.objective, "window": _span(slo.window), "sli": out_sli})
+    out.update({"objective": slo.objective, "window": format_span(slo.window), "sli": out_sli})
     return out
 
 
@@ -376,8 +349,8 @@ def _alert_yaml(tier: Any, window: timedelta) -> dict[str, Any] | None:
         "name": tier.name,
         "severity": tier.severity,
         "burn_rate": round(tier.threshold(window), 4),
-        "long_window": _span(tier.long),
-        "short_window": _span(tier.short),
+        "long_window": format_span(tier.long),
+        "short_window": format_span(tier.short),
     }
 
 

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from roost.cli._output import EXIT_INVALID, console, err_console, fail, print_problems
+from roost.cli._options import OutputOpt
+from roost.cli._output import EXIT_INVALID, console, err_console, fail, print_problems, write_output
 
 
 def validate(
@@ -41,20 +42,10 @@ def validate(
 
 
 def schema(
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write to this file instead of standard output."),
-    ] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Print the JSON Schema of roost.yaml (point your editor's YAML plugin at it)."""
     from roost.spec import project_json_schema
 
     text = json.dumps(project_json_schema(), indent=2) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror}", hint="check the folder exists")
-    err_console.print(f"wrote {output}", markup=False)
+    write_output(text, output, hint="check the folder exists")

@@ -9,24 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from roost.cli._options import DatabaseOpt, LimitOpt, ProjectOpt
 from roost.cli._output import console, user_errors
 from roost.control.paths import resolve_root
 
 if TYPE_CHECKING:
     from roost.store import Store
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="Project folder (default: the current folder)."),
-]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        envvar="ROOST_DATABASE_URL",
-        help="State store URL (default: SQLite at .roost/state.db in the project folder).",
-        show_default=False,
-    ),
-]
 
 db_app = typer.Typer(
     help="The state store: where it is and what schema it has.", no_args_is_help=True
@@ -47,7 +36,7 @@ def events(
         str | None, typer.Option("--type", help="Only types starting with this.")
     ] = None,
     subject: Annotated[str | None, typer.Option(help="Only this subject.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 20,
+    limit: LimitOpt = 20,
     as_json: Annotated[
         bool, typer.Option("--json", help="CloudEvents JSON, one per line.")
     ] = False,

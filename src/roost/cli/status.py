@@ -9,19 +9,17 @@ import typer
 from rich.table import Table
 
 from roost.cli._api import api_url, call
+from roost.cli._options import ApiOpt, JsonOpt
 from roost.cli._output import console
 
 
 def status(
-    api: Annotated[
-        str | None,
-        typer.Option(help="API URL (default: ROOST_API_URL, then the running `roost serve`)."),
-    ] = None,
+    api: ApiOpt = None,
     project: Annotated[
         Path | None,
         typer.Option("--project", "-p", help="Project folder, to find its running API."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show the project, its state store and each service's latest release and rollouts."""
     base = api_url(api, project)

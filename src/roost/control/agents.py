@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from roost._util.files import read_json_object
+
 AGENT_FILE = "agent.json"
 
 
@@ -34,11 +36,8 @@ class AgentRefused(Exception):
 
 def find_agent(state_dir: Path) -> str | None:
     """The URL of the agent serving this project, from ``agent.json``; None if not recorded."""
-    try:
-        data = json.loads((state_dir / AGENT_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    url = data.get("url") if isinstance(data, dict) else None
+    data = read_json_object(state_dir / AGENT_FILE)
+    url = data.get("url") if data else None
     return url if isinstance(url, str) else None
 
 

@@ -10,14 +10,13 @@ clock agrees with this one — true on one machine, and what NTP gives between m
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from roost._util.files import read_json_object
+from roost._util.processes import pid_alive
 from roost.leases.conditions import NOT_READY, AgentCondition, Heartbeat, judge_once
 from roost.store import EventRecord, LeaseRecord, Store
 
@@ -164,7 +163,7 @@ def measure_pressure(root: Path) -> Pressure:
 def _local_causes(agent_dir: Path, pressure: Pressure, *, holder: str | None) -> list[str]:
     """Why this machine's agent may be NotReady (empty while it looks healthy)."""
     causes = []
-    recorded = _read_json(agent_dir / "agent.json")
+    recorded = read_json_object(agent_dir / "agent.json")
     pid = recorded.get("pid") if recorded else None
     url = recorded.get("url") if recorded else None
     if recorded is None:
@@ -179,16 +178,6 @@ def _local_causes(agent_dir: Path, pressure: Pressure, *, holder: str | None) ->
     return causes
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def port_open(url: str, timeout: float = 1.0) -> bool:
     """Whether the agent at ``url`` answers its ``/healthz``. A bare TCP connect is not
     enough: a dead agent's listening socket may live on in a process that inherited it, and
@@ -199,14 +188,6 @@ def port_open(url: str, timeout: float = 1.0) -> bool:
         return httpx.get(url.rstrip("/") + "/healthz", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _size(count: float) -> str:

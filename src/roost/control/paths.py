@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from roost._util.files import read_json_object
+
 STATE_DIR = ".roost"
 API_FILE = "api.json"
 DEFAULT_API_PORT = 7070
@@ -33,9 +35,4 @@ def write_api_file(state_dir: Path, *, url: str, pid: int) -> Path:
 
 
 def read_api_file(state_dir: Path) -> dict[str, Any] | None:
-    path = state_dir / API_FILE
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(state_dir / API_FILE)

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from roost.slo import CachingSource, Engine, SloReport, SloTarget, UnsupportedSli, slo_tiers
-from roost.slo.evaluating import _span
 from roost.spec import LatencySli, ProbeSli, Project, RatioSli, Sli
+from roost.spec.durations import format_span
 from roost.telemetry import CODE_CLASSES
 from roost.telemetry.counting import bad_class_indexes
 
@@ -114,8 +114,8 @@ def report_json(
                 "name": tier.name,
                 "severity": tier.severity,
                 "threshold": state.threshold,
-                "long_window": _span(tier.long),
-                "short_window": _span(tier.short),
+                "long_window": format_span(tier.long),
+                "short_window": format_span(tier.short),
                 "long_burn": state.long_burn,
                 "short_burn": state.short_burn,
                 "firing": state.firing,
@@ -128,7 +128,7 @@ def report_json(
         "slo": slo.name,
         "description": slo.description,
         "objective": slo.objective,
-        "window": _span(slo.window),
+        "window": format_span(slo.window),
         "sli_kind": slo.sli.kind,
         "at": report.at.isoformat(),
         "sli": report.sli,
@@ -139,7 +139,7 @@ def report_json(
         ),
         "burns": [
             {
-                "window": _span(b.window),
+                "window": format_span(b.window),
                 "good": b.counts.good,
                 "total": b.counts.total,
                 "burn": b.burn,

@@ -121,12 +121,7 @@ def judge(
             moved = before is None or before.mark != beat.mark
             changed_at = monotonic if moved or before is None else before.changed_at
             quiet = monotonic - changed_at
-            if beat.holder is None:
-                status, reason = NOT_READY, "the agent released its node lease (stopped)"
-            elif quiet >= grace:
-                status, reason = NOT_READY, f"no heartbeat for {quiet:.0f}s (grace {grace:g}s)"
-            else:
-                status, reason = READY, "heartbeats arrive"
+            status, reason = _status(beat, quiet, grace)
             base = before or AgentCondition(node, status, now, reason, None, None)
             after = replace(
                 base,
@@ -145,16 +140,20 @@ def judge(
     return current, changed
 
 
+def _status(beat: Heartbeat, quiet: float, grace: float) -> tuple[str, str]:
+    """Ready or not, and why, for a lease last heard from ``quiet`` seconds ago."""
+    if beat.holder is None:
+        return NOT_READY, "the agent released its node lease (stopped)"
+    if quiet >= grace:
+        return NOT_READY, f"no heartbeat for {quiet:.0f}s (grace {grace:g}s)"
+    return READY, "heartbeats arrive"
+
+
 def judge_once(beat: Heartbeat, *, now: datetime, grace: float) -> AgentCondition:
     """One look without history (``roost doctor``): the lease's own renewal time against
     ``now``. Only meaningful when both clocks agree (same host, or synchronised)."""
     age = (now - beat.renewed_at).total_seconds()
-    if beat.holder is None:
-        status, reason = NOT_READY, "the agent released its node lease (stopped)"
-    elif age >= grace:
-        status, reason = NOT_READY, f"no heartbeat for {age:.0f}s (grace {grace:g}s)"
-    else:
-        status, reason = READY, "heartbeats arrive"
+    status, reason = _status(beat, age, grace)
     # A silent agent became NotReady when its grace ran out; the others since their last write.
     silent = status == NOT_READY and beat.holder is not None
     since = beat.renewed_at + timedelta(seconds=grace) if silent else beat.renewed_at

@@ -172,17 +172,9 @@ def to_vex(result: ScanResult, verdict: Verdict | None = None) -> dict[str, Any]
     ``in_triage`` too (a waiver is accepted risk, not a claim that the code is unaffected),
     with ``will_not_fix`` until the waiver expires and its reason as detail.
     """
-    from packageurl import PackageURL
-
     vulnerabilities = []
     for finding in result.findings:
-        purl = str(
-            PackageURL(
-                type="pypi" if finding.ecosystem == "PyPI" else finding.ecosystem.lower(),
-                name=finding.package,
-                version=finding.version,
-            )
-        )
+        purl = _purl(finding)
         status = status_of(finding, verdict)
         waiver = None
         if verdict is not None and status.startswith("waived"):
@@ -228,13 +220,7 @@ def to_vex(result: ScanResult, verdict: Verdict | None = None) -> dict[str, Any]
         vulnerabilities.append(item)
     components = {}
     for finding in result.findings:
-        purl = str(
-            PackageURL(
-                type="pypi" if finding.ecosystem == "PyPI" else finding.ecosystem.lower(),
-                name=finding.package,
-                version=finding.version,
-            )
-        )
+        purl = _purl(finding)
         components[purl] = {
             "type": "library",
             "bom-ref": purl,
@@ -258,3 +244,11 @@ def to_vex(result: ScanResult, verdict: Verdict | None = None) -> dict[str, Any]
         "components": list(components.values()),
         "vulnerabilities": vulnerabilities,
     }
+
+
+def _purl(finding: Finding) -> str:
+    """The package URL of a finding's component (``pkg:pypi/name@version``)."""
+    from packageurl import PackageURL
+
+    kind = "pypi" if finding.ecosystem == "PyPI" else finding.ecosystem.lower()
+    return str(PackageURL(type=kind, name=finding.package, version=finding.version))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from roost.slo.evaluating import SloReport, _span
+from roost.slo.evaluating import SloReport
 from roost.slo.rules import ALERT
+from roost.spec.durations import format_span
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +36,11 @@ def firing_tiers(reports: Iterable[SloReport]) -> list[FiringTier]:
                     },
                     annotations={
                         "summary": f"{target.key} is burning its error budget "
-                        f"({state.threshold:.4g}x over {_span(state.tier.long)} and "
-                        f"{_span(state.tier.short)})",
+                        f"({state.threshold:.4g}x over {format_span(state.tier.long)} and "
+                        f"{format_span(state.tier.short)})",
                         "description": state.reason,
-                        "objective": f"{target.slo.objective:g}% over {_span(target.slo.window)}",
+                        "objective": f"{target.slo.objective:g}% over "
+                        f"{format_span(target.slo.window)}",
                     },
                 )
             )

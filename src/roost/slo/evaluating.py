@@ -20,6 +20,7 @@ from roost.slo.budgets import (
 )
 from roost.slo.sources import CachingSource, SliSource
 from roost.slo.tiers import DEFAULT_TIERS, AlertTier, TierError, windows
+from roost.spec.durations import format_span
 from roost.spec.slos import Slo
 
 MIN_EVENTS = 50
@@ -154,8 +155,8 @@ class Engine:
         over_short = short.burn is not None and short.burn > threshold
         firing = over_long and over_short
         reason = (
-            f"burn {_x(long.burn)} over {_span(tier.long)} and {_x(short.burn)} over "
-            f"{_span(tier.short)} {'exceed' if firing else 'vs'} {threshold:.4g}x"
+            f"burn {_x(long.burn)} over {format_span(tier.long)} and {_x(short.burn)} over "
+            f"{format_span(tier.short)} {'exceed' if firing else 'vs'} {threshold:.4g}x"
         )
         return TierState(tier, threshold, long.burn, short.burn, firing, reason)
 
@@ -180,11 +181,3 @@ def targets_of(services: Sequence[tuple[str, Sequence[Slo]]]) -> list[SloTarget]
 
 def _x(burn: float | None) -> str:
     return "n/a" if burn is None else f"{burn:.4g}x"
-
-
-def _span(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

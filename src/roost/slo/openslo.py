@@ -23,9 +23,9 @@ import yaml
 from pydantic import ValidationError
 
 from roost.slo import openslo_models as m
-from roost.slo.evaluating import SloTarget, _span
+from roost.slo.evaluating import SloTarget
 from roost.slo.tiers import DEFAULT_TIERS, AlertTier, Severity, TierError, workbook_tier
-from roost.spec.durations import parse_duration
+from roost.spec.durations import format_span, parse_duration
 from roost.spec.slos import LatencySli, RatioSli, Slo
 from roost.telemetry.prometheus_source import bad_classes, selector
 
@@ -225,7 +225,7 @@ def export_openslo(
                     **({"description": slo.description} if slo.description else {}),
                     "service": target.service,
                     "indicatorRef": name,
-                    "timeWindow": [{"duration": _span(slo.window), "isRolling": True}],
+                    "timeWindow": [{"duration": format_span(slo.window), "isRolling": True}],
                     "budgetingMethod": "Occurrences",
                     "objectives": [objective],
                     "alertPolicies": [{"alertPolicyRef": f"{name}-burn"}],
@@ -254,14 +254,15 @@ def _condition(tier: AlertTier) -> dict[str, Any]:
         "kind": "AlertCondition",
         "metadata": {"name": tier.name},
         "spec": {
-            "description": f"{burn:.4g}x over {_span(tier.long)} (and {_span(tier.short)}), "
+            "description": f"{burn:.4g}x over {format_span(tier.long)} "
+            f"(and {format_span(tier.short)}), "
             "for a 30-day SLO",
             "severity": tier.severity,
             "condition": {
                 "kind": "burnrate",
                 "op": "gte",
                 "threshold": round(burn, 6),
-                "lookbackWindow": _span(tier.long),
+                "lookbackWindow": format_span(tier.long),
                 "alertAfter": "0s",
             },
         },

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from roost.slo.budgets import error_budget
-from roost.slo.evaluating import Engine, SloTarget, _span
+from roost.slo.evaluating import Engine, SloTarget
+from roost.spec.durations import format_span
 from roost.spec.slos import LatencySli, RatioSli
 from roost.telemetry.prometheus_source import bad_classes, bucket_bounds, selector
 
@@ -71,7 +72,7 @@ def rule_groups(targets: Sequence[SloTarget], *, engine: Engine | None = None) -
         match = selector(**labels)
         rules: list[dict[str, Any]] = []
         for window in engine.windows:
-            w = _span(window)
+            w = format_span(window)
             bad, total = _rates(target, w)
             rules.append(
                 {
@@ -89,7 +90,7 @@ def rule_groups(targets: Sequence[SloTarget], *, engine: Engine | None = None) -
             )
         for tier in engine.tiers:
             limit = tier.threshold(target.slo.window) * budget
-            long, short = _span(tier.long), _span(tier.short)
+            long, short = format_span(tier.long), format_span(tier.short)
             rules.append(
                 {
                     "alert": ALERT,
@@ -102,7 +103,8 @@ def rule_groups(targets: Sequence[SloTarget], *, engine: Engine | None = None) -
                     "annotations": {
                         "summary": f"{target.key} is burning its error budget "
                         f"({tier.threshold(target.slo.window):.4g}x over {long} and {short})",
-                        "objective": f"{target.slo.objective:g}% over {_span(target.slo.window)}",
+                        "objective": f"{target.slo.objective:g}% over "
+                        f"{format_span(target.slo.window)}",
                     },
                 }
             )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from roost.spec.durations import format_span
 from roost.spec.slos import Slo
 
 Severity = Literal["page", "ticket"]
@@ -56,18 +57,10 @@ class AlertTier:
         """
         if self.long > slo_window:
             raise TierError(
-                f"the SLO window {_span(slo_window)} is shorter than the {self.name} tier's "
-                f"long alert window {_span(self.long)}"
+                f"the SLO window {format_span(slo_window)} is shorter than the {self.name} tier's "
+                f"long alert window {format_span(self.long)}"
             )
         return self.budget_spent * slo_window / self.long
-
-
-def _span(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 DEFAULT_TIERS: tuple[AlertTier, ...] = (

@@ -62,6 +62,16 @@ def format_duration(value: timedelta) -> str:
     return sign + "".join(parts)
 
 
+def format_span(value: timedelta) -> str:
+    """In the largest unit that divides it (whole seconds): ``timedelta(minutes=90)`` →
+    ``"90m"``, two hours → ``"2h"``; how SLO windows are named in messages."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

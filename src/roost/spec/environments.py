@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -12,7 +12,7 @@ from roost.spec._base import SpecModel
 from roost.spec._issues import Issue, did_you_mean, issue_error, issues_error
 from roost.spec.crons import cron_problem
 from roost.spec.durations import Duration, PositiveDuration
-from roost.spec.fields import EnvVars, Name, describe
+from roost.spec.fields import EnvVars, Name, describe, moment
 from roost.spec.scans import EnvironmentScan
 
 
@@ -115,7 +115,12 @@ class FreezeWindow(SpecModel):
         localized = dict(data)
         for key in ("start", "end"):
             if data.get(key) is not None:
-                localized[key] = _moment(data[key], key, zone)
+                localized[key] = moment(
+                    data[key],
+                    zone=zone,
+                    at=(key,),
+                    hint="use ISO 8601, e.g. 2024-12-23 or 2024-12-23T18:00",
+                )
         return localized
 
     @model_validator(mode="after")
@@ -171,23 +176,6 @@ def _zone(name: Any) -> zoneinfo.ZoneInfo | None:
         raise issue_error(
             f"unknown time zone {describe(name)}", at=("timezone",), hint=suggestion
         ) from None
-
-
-def _moment(value: Any, key: str, zone: zoneinfo.ZoneInfo) -> Any:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise issue_error(
-                f"{describe(value)} is not a date or time",
-                at=(key,),
-                hint="use ISO 8601, e.g. 2024-12-23 or 2024-12-23T18:00",
-            ) from None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=zone)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=zone)
-    return value
 
 
 class Environment(SpecModel):

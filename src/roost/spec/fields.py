@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import date, datetime, time, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
 
-from roost.spec._issues import issue_error
+from roost.spec._issues import Loc, issue_error
 
 NAME_PATTERN = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 _NAME = re.compile(NAME_PATTERN)
@@ -268,3 +269,21 @@ StatusRange = Annotated[
     ),
 ]
 """An inclusive HTTP status range, ``"200-399"``, or one code, ``204``."""
+
+
+def moment(value: Any, *, zone: tzinfo, hint: str, at: Loc = ()) -> Any:
+    """A point in time as YAML gives it: an ISO 8601 string is parsed (``hint`` where it is not
+    one), a bare date means its midnight and a naive time is in ``zone``; anything else is left
+    for the model's own type check."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise issue_error(
+                f"{describe(value)} is not a date or time", at=at, hint=hint
+            ) from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(), tzinfo=zone)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from roost.spec._base import SpecModel
-from roost.spec._issues import issue_error
-from roost.spec.fields import describe
+from roost.spec.fields import moment
 
 Rating = Literal["low", "medium", "high", "critical"]
 
@@ -43,19 +42,7 @@ class ScanIgnore(SpecModel):
     @field_validator("expires", mode="before")
     @classmethod
     def _moment(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                raise issue_error(
-                    f"{describe(value)} is not a date or time",
-                    hint="use ISO 8601, e.g. 2027-03-31",
-                ) from None
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime.combine(value, time(), tzinfo=UTC)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        return moment(value, zone=UTC, hint="use ISO 8601, e.g. 2027-03-31")
 
 
 class ProjectScan(SpecModel):

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from roost.spec._base import SpecModel
 from roost.spec._issues import Issue, issue_error, issues_error
-from roost.spec.durations import PositiveDuration
+from roost.spec.durations import PositiveDuration, format_span
 from roost.spec.fields import Name, StatusRange
 
 
@@ -114,8 +114,8 @@ class Slo(SpecModel):
             if alert.long_window > self.window:
                 issues.append(
                     Issue(
-                        f"long_window {_span(alert.long_window)} is longer than the SLO window "
-                        f"{_span(self.window)}",
+                        f"long_window {format_span(alert.long_window)} is longer than the SLO "
+                        f"window {format_span(self.window)}",
                         ("alerts", i, "long_window"),
                         hint="an alert window must fit in the SLO window",
                     )
@@ -123,8 +123,8 @@ class Slo(SpecModel):
             elif alert.burn_rate * alert.long_window / self.window > 1:
                 issues.append(
                     Issue(
-                        f"burn_rate {alert.burn_rate:g} over {_span(alert.long_window)} would "
-                        "spend more than the whole budget",
+                        f"burn_rate {alert.burn_rate:g} over {format_span(alert.long_window)} "
+                        "would spend more than the whole budget",
                         ("alerts", i, "burn_rate"),
                         hint=f"at most {self.window / alert.long_window:g} for this window",
                     )
@@ -145,11 +145,3 @@ class Slo(SpecModel):
     def error_budget(self) -> float:
         """The allowed fraction of bad events, e.g. 0.001 for a 99.9 objective."""
         return (100 - self.objective) / 100
-
-
-def _span(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
