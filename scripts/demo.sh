@@ -5,6 +5,8 @@
 # Part 2 — progressive rollouts: a canary that passes and is promoted, one with an injected
 # regression that is rolled back automatically (traffic first), a rollback refused because of
 # a schema migration; the timeline, and an HTML report in demo-output/.
+# Part 3 — supply chain: build a service whose artifact carries a vulnerable transitive
+# dependency, scan it offline with dependency paths, see production refuse it, waive it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COLUMNS=${COLUMNS:-120}
@@ -13,12 +15,14 @@ py="$PWD/.venv/bin/python"
 work=$(mktemp -d)
 project="$work/hello"
 canary="$work/canary"
+vuln="$work/vulnerable"
 out="${ROOST_DEMO_OUT:-$PWD/demo-output}"
 load_pid=""
 cleanup() {
   if [ -n "$load_pid" ]; then kill "$load_pid" 2>/dev/null || true; fi
   "$roost" down --project "$project" >/dev/null 2>&1 || true
   "$roost" down --project "$canary" >/dev/null 2>&1 || true
+  "$roost" down --project "$vuln" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -43,6 +47,9 @@ cp -r examples/hello "$project"
 "$roost" up --project "$project"
 url=$("$py" -c 'import json,sys,urllib.request as u; a=json.load(open(sys.argv[1]))["url"]; print(json.load(u.urlopen(a+"/api/v1/ps"))["services"]["hello"]["url"])' "$project/.roost/api.json")
 echo "the router for service hello listens on $url"
+
+step "roost doctor: the agent's heartbeat, the control-plane leader, recent events"
+"$roost" doctor --project "$project"
 
 step "start hello-r2 with another greeting (weight 0), then split 80/20"
 "$roost" start hello --set-env HELLO_GREETING=bonjour --project "$project"
@@ -150,5 +157,45 @@ load_pid=""
 
 step "roost down"
 "$roost" down --project "$canary"
+
+printf '\n\033[1m##### part 3: SBOM, offline vulnerability scan with dependency paths, release gate\033[0m\n'
+step "examples/vulnerable: boto3 and requests pull in urllib3 1.26.4; production has scan.fail_on: high"
+cp -r examples/vulnerable "$vuln"
+git -C "$vuln" init -q -b main
+printf '.roost/\n' >"$vuln/.gitignore"
+git -C "$vuln" add -A
+git -C "$vuln" -c user.name=demo -c user.email=demo@example.com commit -q -m v1
+grep -A3 'dependencies' "$vuln/pyproject.toml"
+
+step "import OSV advisories (offline; roost vulndb sync downloads them when a network is there)"
+"$roost" vulndb import tests/scan/data/osv --project "$vuln"
+
+step "roost build web: packs the artifact, cuts a release, scans it"
+"$roost" build web --project "$vuln" | tee "$work/build.txt"
+release=$(sed -n 's/.*release \([^ ]*\) (oci:.*/\1/p' "$work/build.txt" | head -1)
+
+step "roost scan: each finding with every dependency path and the smallest upgrade that removes it"
+"$roost" scan web --project "$vuln"
+
+step "deploying it to production is refused, naming the finding, its path and the fix (exit 1)"
+"$roost" up --project "$vuln" >/dev/null
+set +e
+"$roost" deploy web --release "$release" --env production --project "$vuln" --as alice --detach
+echo "exit code: $?"
+set -e
+
+step "a waiver with a reason and an expiry date: the deploy goes ahead"
+cat >>"$vuln/roost.yaml" <<'YAML'
+scan:
+  ignore:
+    - id: CVE-2021-33503
+      package: urllib3
+      reason: urllib3 only talks to our own endpoints
+      expires: 2099-12-31
+YAML
+"$roost" deploy web --release "$release" --env production --project "$vuln" --as alice --detach
+
+step "roost down"
+"$roost" down --project "$vuln"
 echo
 echo "demo finished: the projects ran in a temporary folder, now removed; the report is in $out/."
