@@ -166,11 +166,12 @@ printf '.roost/\n' >"$vuln/.gitignore"
 git -C "$vuln" add -A
 git -C "$vuln" -c user.name=demo -c user.email=demo@example.com commit -q -m v1
 grep -A3 'dependencies' "$vuln/pyproject.toml"
+"$roost" up --project "$vuln" >/dev/null   # web-r1 from the working tree, in dev
 
 step "import OSV advisories (offline; roost vulndb sync downloads them when a network is there)"
 "$roost" vulndb import tests/scan/data/osv --project "$vuln"
 
-step "roost build web: packs the artifact, cuts a release, scans it"
+step "roost build web: packs the artifact, cuts a release (web-r2), scans it"
 "$roost" build web --project "$vuln" | tee "$work/build.txt"
 release=$(sed -n 's/.*release \([^ ]*\) (oci:.*/\1/p' "$work/build.txt" | head -1)
 
@@ -178,7 +179,6 @@ step "roost scan: each finding with every dependency path and the smallest upgra
 "$roost" scan web --project "$vuln"
 
 step "deploying it to production is refused, naming the finding, its path and the fix (exit 1)"
-"$roost" up --project "$vuln" >/dev/null
 set +e
 "$roost" deploy web --release "$release" --env production --project "$vuln" --as alice --detach
 echo "exit code: $?"
