@@ -8,19 +8,11 @@ it is — never a traceback.
 
 from __future__ import annotations
 
+from roost._util.errors import HintedError
 
-class ArtifactError(Exception):
+
+class ArtifactError(HintedError):
     """Base of every error raised on purpose by roost.artifacts."""
-
-    default_hint = ""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = self.default_hint if hint is None else hint
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class BadReference(ArtifactError):

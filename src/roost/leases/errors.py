@@ -6,19 +6,11 @@ errors, so the CLI prints them without a traceback and an agent logs them withou
 
 from __future__ import annotations
 
+from roost._util.errors import HintedError
 
-class LeaseError(Exception):
+
+class LeaseError(HintedError):
     """Base of every error :mod:`roost.leases` raises on purpose."""
-
-    default_hint = ""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = self.default_hint if hint is None else hint
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class LeaseLost(LeaseError):

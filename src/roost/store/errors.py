@@ -9,19 +9,11 @@ errors as they are, without a traceback.
 
 from __future__ import annotations
 
+from roost._util.errors import HintedError
 
-class StoreError(Exception):
+
+class StoreError(HintedError):
     """Base of every error the store raises on purpose."""
-
-    default_hint = ""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = self.default_hint if hint is None else hint
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class BadDatabaseURL(StoreError):
