@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 
@@ -34,3 +35,19 @@ def _zombie(pid: int) -> bool:
     # "pid (comm) state ...": comm may hold spaces and parentheses; the state follows the last ")".
     tail = stat.rpartition(")")[2].split()
     return bool(tail) and tail[0] == "Z"
+
+
+def unrunnable(command: str, *, cwd: Path, path: str | None) -> str | None:
+    """Why ``command`` (argv[0], relative to ``cwd`` when it has a slash, else looked up in
+    ``path``) cannot be run, or None if it can: checked before spawning, so the message is
+    immediate and clear instead of a failed fork."""
+    if "/" in command:
+        target = cwd / command
+        if not target.exists():
+            return f"command not found: {command}"
+        if target.is_dir() or not os.access(target, os.X_OK):
+            return f"permission denied: {command} is not an executable file"
+        return None
+    if shutil.which(command, path=path) is None:
+        return f"command not found: {command} (not in PATH)"
+    return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import string
 import subprocess
@@ -19,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from roost._util.processes import unrunnable
 from roost.spec.building import BuildStep
 
 SHELL = "/bin/sh"
@@ -74,7 +74,7 @@ def launch(
     argv = command_of(step, variables)
     if not cwd.is_dir():
         return f"its folder {step.dir or '.'} does not exist in the commit"
-    problem = _unrunnable(argv[0], cwd=cwd, path=env.get("PATH"))
+    problem = unrunnable(argv[0], cwd=cwd, path=env.get("PATH"))
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         shown = step.run if isinstance(step.run, str) else " ".join(argv)
@@ -93,19 +93,6 @@ def launch(
             start_new_session=True,
         )
     return StepProcess(step.name, process, log)
-
-
-def _unrunnable(command: str, *, cwd: Path, path: str | None) -> str | None:
-    if "/" in command:
-        target = cwd / command
-        if not target.exists():
-            return f"command not found: {command}"
-        if target.is_dir() or not os.access(target, os.X_OK):
-            return f"permission denied: {command} is not an executable file"
-        return None
-    if shutil.which(command, path=path) is None:
-        return f"command not found: {command} (not in PATH)"
-    return None
 
 
 def stop(processes: Iterable[StepProcess], *, grace: float = GRACE_SECONDS) -> dict[str, int]:

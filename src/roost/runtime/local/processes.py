@@ -14,7 +14,6 @@ import contextlib
 import errno
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from roost._util.processes import unrunnable
 from roost.clock import Clock
 
 SHIM = Path(__file__).with_name("_shim.py")
@@ -155,16 +155,7 @@ def resolve_command(command: str, *, cwd: Path, path: str | None) -> str | None:
     message is immediate and clear)."""
     if not cwd.is_dir():
         return f"workdir does not exist: {cwd}"
-    if "/" in command:
-        target = cwd / command
-        if not target.exists():
-            return f"command not found: {command}"
-        if target.is_dir() or not os.access(target, os.X_OK):
-            return f"permission denied: {command} is not an executable file"
-        return None
-    if shutil.which(command, path=path) is None:
-        return f"command not found: {command} (not in PATH)"
-    return None
+    return unrunnable(command, cwd=cwd, path=path)
 
 
 def port_is_free(port: int, *, host: str) -> bool:
