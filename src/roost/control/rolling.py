@@ -341,18 +341,10 @@ class RolloutExecutor:
         lines: Lines = []
         reverted_at = None
         for action in decision.actions:
-            if isinstance(action, SetWeights):
-                self.applier.set_weights(agent, record.service, action.weights)
-                if state.abort is not None and reverted_at is None:
-                    reverted_at = self.ws.clock.now()  # the router confirmed: traffic is back
-            elif isinstance(action, ScaleCanary):
-                self.applier.scale(
-                    agent,
-                    record.service,
-                    environment=request.environment,
-                    revision=action.revision,
-                    replicas=action.replicas,
-                )
+            if self._apply(agent, record.service, request.environment, action):
+                if isinstance(action, SetWeights) and state.abort is not None:
+                    # The router confirmed: traffic is back.
+                    reverted_at = reverted_at or self.ws.clock.now()
             elif isinstance(action, RecordTimeline):
                 lines.append((action.entry, dict(action.detail)))
             # Wait, PauseForHuman, Promote, Abort and ScaleDownAfter are in the state itself:
@@ -389,17 +381,25 @@ class RolloutExecutor:
         """Make the router and runtime match the persisted state (all idempotent)."""
         request = load_request(record)
         for action in restore_actions(state, now=self.ws.clock.now()):
-            if isinstance(action, SetWeights):
-                self.applier.set_weights(agent, record.service, action.weights)
-            elif isinstance(action, ScaleCanary):
-                self.applier.scale(
-                    agent,
-                    record.service,
-                    environment=request.environment,
-                    revision=action.revision,
-                    replicas=action.replicas,
-                )
+            self._apply(agent, record.service, request.environment, action)
         self._restored.add(record.id)
+
+    def _apply(self, agent: AgentApi, service: str, environment: str, action: object) -> bool:
+        """Carry out a router or runtime action (weights, canary scale); False for any other
+        kind of action, which lives in the rollout state instead."""
+        if isinstance(action, SetWeights):
+            self.applier.set_weights(agent, service, action.weights)
+            return True
+        if isinstance(action, ScaleCanary):
+            self.applier.scale(
+                agent,
+                service,
+                environment=environment,
+                revision=action.revision,
+                replicas=action.replicas,
+            )
+            return True
+        return False
 
     def _observe(
         self, agent: AgentApi, view: dict[str, Any], spec: Service, state: RolloutState
