@@ -17,8 +17,9 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import IO
 
-from tests._servers import free_port, terminate, wait_until_answering
+from tests._servers import ServerProcess, free_port, wait_until_answering
 
 HOST = "127.0.0.1"
 
@@ -37,61 +38,53 @@ def etcd_binary() -> str:
     return found
 
 
-class EtcdServer:
+class EtcdServer(ServerProcess):
     """One etcd member in a temporary directory; ``url`` is its client URL."""
+
+    unavailable = EtcdUnavailable
+    what = "etcd"
 
     def __init__(self) -> None:
         # etcd fsyncs its WAL on every write; on a busy shared disk that alone can stall a
         # write for a second. The data is throwaway, so keep it in memory when we can.
         shm = Path("/dev/shm")
         in_memory = shm.is_dir() and os.access(shm, os.W_OK)
-        self.base_dir = Path(tempfile.mkdtemp(prefix="roost-etcd-", dir=shm if in_memory else None))
-        self.log_file = self.base_dir / "etcd.log"
+        base = Path(tempfile.mkdtemp(prefix="roost-etcd-", dir=shm if in_memory else None))
+        super().__init__(base, "etcd.log")
         self.client_port = 0
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.client_port}"
 
     def start(self) -> None:
-        binary = etcd_binary()
-        failures = []
-        for _ in range(3):  # another process may take a port between probe and bind
-            self.client_port, peer_port = free_port(HOST), free_port(HOST)
-            peer = f"http://{HOST}:{peer_port}"
-            data_dir = self.base_dir / f"data-{self.client_port}"
-            with self.log_file.open("ab") as log:
-                self._process = subprocess.Popen(
-                    [
-                        binary,
-                        "--name", "default",
-                        "--data-dir", str(data_dir),
-                        "--listen-client-urls", self.url,
-                        "--advertise-client-urls", self.url,
-                        "--listen-peer-urls", peer,
-                        "--initial-advertise-peer-urls", peer,
-                        "--initial-cluster", f"default={peer}",
-                        "--heartbeat-interval", "10",
-                        "--election-timeout", "100",
-                        "--log-level", "warn",
-                        "--logger", "zap",
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            try:
-                self._wait_until_healthy()
-                return
-            except EtcdUnavailable as exc:
-                self._terminate()
-                failures.append(str(exc))
-                log_text = self.log_file.read_text(errors="replace")
-                if "address already in use" not in log_text:
-                    break
-        raise EtcdUnavailable("etcd did not start:\n" + "\n---\n".join(failures))
+        self._binary = etcd_binary()
+        super().start()
 
-    def _wait_until_healthy(self, timeout: float = 20) -> None:
+    def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        self.client_port, peer_port = free_port(HOST), free_port(HOST)
+        peer = f"http://{HOST}:{peer_port}"
+        data_dir = self.base_dir / f"data-{self.client_port}"
+        return subprocess.Popen(
+            [
+                self._binary,
+                "--name", "default",
+                "--data-dir", str(data_dir),
+                "--listen-client-urls", self.url,
+                "--advertise-client-urls", self.url,
+                "--listen-peer-urls", peer,
+                "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", f"default={peer}",
+                "--heartbeat-interval", "10",
+                "--election-timeout", "100",
+                "--log-level", "warn",
+                "--logger", "zap",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def _wait_until_ready(self, timeout: float = 20) -> None:
         assert self._process is not None
         wait_until_answering(
             self._process,
@@ -102,21 +95,6 @@ class EtcdServer:
             what="etcd",
             timeout=timeout,
         )
-
-    def _terminate(self) -> None:
-        terminate(self._process)
-        self._process = None
-
-    def stop(self) -> None:
-        """Stop etcd and delete its directory."""
-        try:
-            self._terminate()
-        finally:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __repr__(self) -> str:
-        state = "running" if self._process is not None else "stopped"
-        return f"EtcdServer({self.url}, {state})"
 
 
 def start_etcd() -> EtcdServer:

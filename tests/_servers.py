@@ -3,6 +3,7 @@ process answers, and stopping it for sure."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -56,3 +58,60 @@ def terminate(process: subprocess.Popen[bytes] | None) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class ServerProcess:
+    """A server binary started by the tests in its own temporary directory, with its log there.
+
+    Subclasses say how to spawn it (:meth:`_spawn`, which also picks its ports) and how to
+    tell it is ready (:meth:`_wait_until_ready`, raising :attr:`unavailable`). :meth:`start`
+    retries with new ports when another process took one between probe and bind.
+    """
+
+    unavailable: type[Exception] = RuntimeError
+    what = "server"
+
+    def __init__(self, base_dir: Path, log_name: str) -> None:
+        self.base_dir = base_dir
+        self.log_file = base_dir / log_name
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
+    def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        raise NotImplementedError
+
+    def _wait_until_ready(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        failures = []
+        for _ in range(3):  # another process may take a port between probe and bind
+            with self.log_file.open("ab") as log:
+                self._process = self._spawn(log)
+            try:
+                self._wait_until_ready()
+                return
+            except self.unavailable as exc:
+                self._terminate()
+                failures.append(str(exc))
+                if "address already in use" not in self.log_file.read_text(errors="replace"):
+                    break
+        raise self.unavailable(f"{self.what} did not start:\n" + "\n---\n".join(failures))
+
+    def _terminate(self) -> None:
+        terminate(self._process)
+        self._process = None
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory."""
+        try:
+            self._terminate()
+        finally:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        state = "running" if self._process is not None else "stopped"
+        return f"{type(self).__name__}({self.url}, {state})"

@@ -12,8 +12,9 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import IO
 
-from tests._servers import free_port, terminate, wait_until_answering
+from tests._servers import ServerProcess, free_port, wait_until_answering
 
 HOST = "127.0.0.1"
 BINARY = "/usr/bin/docker-registry"
@@ -33,16 +34,17 @@ def registry_binary() -> str:
     return found
 
 
-class RegistryServer:
+class RegistryServer(ServerProcess):
     """One registry in a temporary directory; ``host`` is ``127.0.0.1:<port>``."""
 
+    unavailable = RegistryUnavailable
+    what = "docker-registry"
+
     def __init__(self, *, read_only: bool = False) -> None:
-        self.base_dir = Path(tempfile.mkdtemp(prefix="roost-registry-"))
+        super().__init__(Path(tempfile.mkdtemp(prefix="roost-registry-")), "registry.log")
         self.storage = self.base_dir / "storage"
-        self.log_file = self.base_dir / "registry.log"
         self.read_only = read_only
         self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def host(self) -> str:
@@ -66,25 +68,16 @@ class RegistryServer:
         )
 
     def start(self) -> None:
-        binary = registry_binary()
-        failures = []
-        for _ in range(3):  # another process may take the port between probe and bind
-            self.port = free_port(HOST)
-            config = self.base_dir / "config.yml"
-            config.write_text(self._config())
-            with self.log_file.open("ab") as log:
-                self._process = subprocess.Popen(
-                    [binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
-                )
-            try:
-                self._wait_until_ready()
-                return
-            except RegistryUnavailable as exc:
-                self._terminate()
-                failures.append(str(exc))
-                if "address already in use" not in self.log_file.read_text(errors="replace"):
-                    break
-        raise RegistryUnavailable("docker-registry did not start:\n" + "\n---\n".join(failures))
+        self._binary = registry_binary()
+        super().start()
+
+    def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        self.port = free_port(HOST)
+        config = self.base_dir / "config.yml"
+        config.write_text(self._config())
+        return subprocess.Popen(
+            [self._binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
 
     def _wait_until_ready(self, timeout: float = 20) -> None:
         assert self._process is not None
@@ -104,21 +97,6 @@ class RegistryServer:
         return (
             self.storage / "docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data"
         )
-
-    def _terminate(self) -> None:
-        terminate(self._process)
-        self._process = None
-
-    def stop(self) -> None:
-        """Stop the registry and delete its directory."""
-        try:
-            self._terminate()
-        finally:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __repr__(self) -> str:
-        state = "running" if self._process is not None else "stopped"
-        return f"RegistryServer({self.url}, {state})"
 
 
 def start_registry(*, read_only: bool = False) -> RegistryServer:
