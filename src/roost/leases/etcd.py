@@ -37,14 +37,20 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import etcd3gw
-from etcd3gw import exceptions as etcd_errors
-from etcd3gw.types import KeyValue
-
 from roost.clock import Clock, RealClock
 from roost.leases._checks import require_duration, require_name, require_reason
 from roost.leases.errors import BackendConfigError, BackendUnavailable, LeaseLost, NotHolder
 from roost.leases.records import Lease
+
+try:
+    import etcd3gw
+    from etcd3gw import exceptions as etcd_errors
+    from etcd3gw.types import KeyValue
+except ImportError as exc:  # an optional extra: say how to get it instead of a traceback
+    raise BackendConfigError(
+        f"the etcd lease backend needs the etcd client, which is not installed ({exc.name})",
+        hint="install roost with etcd support: pip install 'roost[etcd]'",
+    ) from None
 
 DEFAULT_PREFIX = "/roost/leases/"
 DEFAULT_TIMEOUT_SECONDS = 5.0

@@ -29,10 +29,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import urllib3
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-
 from roost.clock import Clock, RealClock
 from roost.leases._checks import require_duration, require_name, require_reason
 from roost.leases._k8s_naming import (
@@ -48,6 +44,18 @@ from roost.leases._k8s_naming import (
 )
 from roost.leases.errors import BackendConfigError, BackendUnavailable, LeaseLost, NotHolder
 from roost.leases.records import Lease
+
+try:
+    import urllib3
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+    from kubernetes.client.exceptions import ApiException
+except ImportError as exc:  # an optional extra: say how to get it instead of a traceback
+    raise BackendConfigError(
+        f"the Kubernetes lease backend needs the kubernetes client, which is not installed "
+        f"({exc.name})",
+        hint="install roost with Kubernetes support: pip install 'roost[kubernetes]'",
+    ) from None
 
 _COUNTER_ATTEMPTS = 20
 T = TypeVar("T")
@@ -367,8 +375,6 @@ def _meta(item: k8s.V1Lease) -> k8s.V1ObjectMeta:
 
 
 def _load_configuration() -> k8s.Configuration:
-    from kubernetes import config as k8s_config
-
     configuration = k8s.Configuration()
     try:
         k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
