@@ -47,6 +47,7 @@ PROBE_SLO = """\
         objective: 99
         window: 1h
         sli: {{kind: probe, path: {path}, interval: 100ms, timeout: 300ms{extra}}}
+        alerts: [{{name: page, burn_rate: 14.4, long_window: 1m, short_window: 10s}}]
 """
 
 

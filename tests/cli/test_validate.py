@@ -98,3 +98,86 @@ def test_schema_to_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot write" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_problem_on_line_100_prints_its_line_number(tmp_path: Path) -> None:
+    # Rich used to turn ":100:" into an emoji ("roost.yaml💯36:").
+    padding = "".join(f"# line {n}\n" for n in range(2, 100))
+    path = tmp_path / "roost.yaml"
+    path.write_text(f"project: p\n{padding}version: 2\nenvironments: {{dev: {{}}}}\n")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:100:10: " in result.stderr, result.stderr
+    assert "\N{HUNDRED POINTS SYMBOL}" not in result.stderr
+
+
+def test_every_console_is_created_without_emoji_codes() -> None:
+    sources = sorted((REPO / "src").rglob("*.py"))
+    calls = [
+        (path, line)
+        for path in sources
+        for line in path.read_text().splitlines()
+        if re.search(r"\bConsole\(", line)
+    ]
+    assert calls, "the CLI prints through Rich consoles"
+    for path, line in calls:
+        assert "emoji=False" in line, f"{path.relative_to(REPO)}: {line.strip()}"
+
+
+SHORT_WINDOW = """\
+project: p
+version: 1
+environments:
+  dev: {}
+services:
+  - name: web
+    command: python3 -m http.server $PORT
+    slos:
+      - name: availability
+        objective: 99
+        window: 1d
+        sli: {kind: ratio}
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["validate"], ["slo", "rules", "-p"], ["slo", "status", "-p"], ["up", "-p"]],
+    ids=["validate", "slo-rules", "slo-status", "up"],
+)
+def test_what_slo_rules_would_refuse_validate_refuses_first(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # One set of checks: the window that `roost slo rules` could not write rules for is refused
+    # by loading the project, with the same located line, by every command that reads it.
+    path = tmp_path / "roost.yaml"
+    path.write_text(SHORT_WINDOW)
+    result = CliRunner().invoke(app, [*command, str(path)], env={"ROOST_API_URL": ""})
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"{path}:11:17: ")
+    assert "window 1d is shorter than the 3d long window of the default ticket alert" in (
+        result.stderr
+    )
+    assert not (tmp_path / ".roost").exists()
+
+
+KUBERNETES = """\
+project: p
+version: 1
+environments:
+  dev:
+    runtime: {kind: kubernetes, namespace: p}
+services:
+  - name: web
+    command: python3 -m http.server $PORT
+"""
+
+
+def test_up_refuses_a_runtime_that_is_not_available_and_starts_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "roost.yaml"
+    path.write_text(KUBERNETES)
+    result = CliRunner().invoke(app, ["up", "-p", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:5:21: " in result.stderr
+    assert "the kubernetes runtime is not available yet" in result.stderr
+    assert not (tmp_path / ".roost").exists()

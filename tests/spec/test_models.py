@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from roost.spec import Project, load_project, parse_project
+from roost.spec import Environment, Project, load_project, parse_project
 from roost.spec._base import SpecModel
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop" / "roost.yaml"
 
-# What the example does not show: Kubernetes, defaults with a rollout, step pauses written
-# Argo-style, a one-off freeze window with offsets, a secret without version.
+# What the example does not show: defaults with a rollout, step pauses written Argo-style, a
+# one-off freeze window with offsets. (Kubernetes is refused in a project as "not available yet",
+# but its model still round-trips: see KUBERNETES.)
 EXTRA = """
 project: extra
 version: 1
@@ -34,11 +35,6 @@ defaults:
     compare_to_stable: {}
 environments:
   production:
-    runtime:
-      kind: kubernetes
-      namespace: shop
-      context: prod
-      traffic: istio
     freeze_windows:
       - name: launch
         start: 2026-03-01T08:00:00+01:00
@@ -54,6 +50,9 @@ services:
         objective: 95
         sli: {kind: latency, threshold: 1s}
 """
+
+
+KUBERNETES = {"runtime": {"kind": "kubernetes", "namespace": "shop", "traffic": "istio"}}
 
 
 def _instances(value: object) -> list[BaseModel]:
@@ -75,7 +74,8 @@ def _all_instances() -> list[BaseModel]:
     projects = [load_project(EXAMPLE), parse_project(EXTRA, filename="extra.yaml")]
     extra = projects[1]
     projects.append(extra.model_copy(update={"services": [extra.resolved_service("api")]}))
-    return [instance for project in projects for instance in _instances(project)]
+    kubernetes = Environment.model_validate(KUBERNETES)
+    return [instance for item in [*projects, kubernetes] for instance in _instances(item)]
 
 
 def _concrete_models() -> set[type[BaseModel]]:
@@ -104,7 +104,7 @@ def test_model_round_trips(instance: BaseModel) -> None:
 def test_extra_project_has_what_it_says() -> None:
     project = parse_project(EXTRA, filename="extra.yaml")
     production = project.environments["production"]
-    assert production.runtime.kind == "kubernetes"
+    assert production.runtime.kind == "local"
     window = production.freeze_windows[0]
     assert window.start is not None
     assert window.end is not None

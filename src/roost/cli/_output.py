@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
     from roost.spec import SpecError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: Rich would turn ":100:" in "roost.yaml:100:36: ..." into an emoji, and
+# ":1234:" likewise; nothing roost prints means an emoji code.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 EXIT_FAILURE = 1
 EXIT_INVALID = 2

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Literal
 
 from roost.spec.durations import format_span
-from roost.spec.slos import Slo
+from roost.spec.slos import DEFAULT_ALERTS, Slo
 
 Severity = Literal["page", "ticket"]
 
@@ -63,14 +63,12 @@ class AlertTier:
         return self.budget_spent * slo_window / self.long
 
 
-DEFAULT_TIERS: tuple[AlertTier, ...] = (
-    # 14.4x over 1h on 30 days: 2 % of the budget in an hour.
-    AlertTier("page-fast", "page", 0.02, timedelta(hours=1), timedelta(minutes=5)),
-    # 6x over 6h: 5 % in six hours.
-    AlertTier("page-slow", "page", 0.05, timedelta(hours=6), timedelta(minutes=30)),
-    # 1x over 3d: 10 % in three days.
-    AlertTier("ticket", "ticket", 0.10, timedelta(days=3), timedelta(hours=6)),
+DEFAULT_TIERS: tuple[AlertTier, ...] = tuple(
+    AlertTier(a.name, a.severity, a.budget_spent, a.long_window, a.short_window)
+    for a in DEFAULT_ALERTS
 )
+"""The workbook's tiers (page-fast, page-slow, ticket); defined in ``roost.spec.slos`` so that
+validation refuses an SLO window they do not fit in."""
 
 
 def workbook_tier(

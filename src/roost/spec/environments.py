@@ -169,10 +169,15 @@ def _zone(name: Any) -> zoneinfo.ZoneInfo | None:
         raise issue_error(f"expected a time zone name, got {describe(name)}", at=("timezone",))
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        # ValueError: names like "../x" or "" that are not even a valid key.
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # ValueError: names like "../x" or "" that are not even a valid key, or a file of the
+        # zone database that is not a zone (zone.tab); OSError: a folder of it ("America").
         names = sorted(zoneinfo.available_timezones())
-        suggestion = did_you_mean(name, names) or "use an IANA name like Europe/Berlin or UTC"
+        region = [zone for zone in names if zone.startswith(f"{name}/")]
+        if region:
+            suggestion = f"{name} is a region, not a time zone: use e.g. {region[0]}"
+        else:
+            suggestion = did_you_mean(name, names) or "use an IANA name like Europe/Berlin or UTC"
         raise issue_error(
             f"unknown time zone {describe(name)}", at=("timezone",), hint=suggestion
         ) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from roost.spec.availability import check_available
 from roost.spec.documents import Document, compose
 from roost.spec.locating import problems_from_error, problems_from_issues
 from roost.spec.problems import Problem, SpecError
@@ -91,7 +92,8 @@ def _parse(text: str, filename: str) -> Project:
 
 
 def _reference_problems(document: Document, filename: str) -> list[Problem]:
-    return problems_from_issues(check_references(document.data), document, filename)
+    issues = check_references(document.data) + check_available(document.data)
+    return problems_from_issues(issues, document, filename)
 
 
 def find_project_file(start: Path) -> Path | None:

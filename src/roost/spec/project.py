@@ -10,6 +10,7 @@ from roost.spec._base import SpecModel
 from roost.spec._issues import Issue, format_loc, issue_error, issues_error
 from roost.spec.alerting import Alerting
 from roost.spec.analysis import Analysis
+from roost.spec.availability import check_available
 from roost.spec.environments import Environment
 from roost.spec.fields import Name, describe
 from roost.spec.probes import Probes, Warmup
@@ -70,6 +71,7 @@ class Project(SpecModel):
     def _references(self) -> Project:
         # The loader runs the same checks itself on the raw data (so they also run when other
         # parts of the file are invalid) and ignores this error; this is for models built in code.
+        data = self.model_dump(by_alias=True)
         issues = [
             Issue(
                 issue.message,
@@ -78,8 +80,9 @@ class Project(SpecModel):
             )
             if issue.related is not None
             else issue
-            for issue in check_references(self.model_dump(by_alias=True))
+            for issue in check_references(data)
         ]
+        issues += check_available(data)
         if issues:
             raise issues_error(issues)
         return self

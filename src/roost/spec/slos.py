@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -47,6 +48,30 @@ class ProbeSli(SpecModel):
 
 
 Sli = Annotated[RatioSli | LatencySli | ProbeSli, Field(discriminator="kind")]
+
+
+@dataclass(frozen=True)
+class DefaultAlert:
+    """One of the alert tiers an SLO without ``alerts`` gets, as the share of the error budget
+    it stands for (``roost.slo.tiers`` turns these into burn-rate thresholds for the SLO's
+    window). They live here, in the spec, so that ``roost validate`` refuses a window they do
+    not fit in — the same check ``roost slo rules`` and the SLO watcher would fail later."""
+
+    name: str
+    severity: Literal["page", "ticket"]
+    budget_spent: float
+    long_window: timedelta
+    short_window: timedelta
+
+
+DEFAULT_ALERTS: tuple[DefaultAlert, ...] = (
+    # SRE Workbook, table 5-8: 14.4x over 1h on 30 days is 2 % of the budget in an hour,
+    DefaultAlert("page-fast", "page", 0.02, timedelta(hours=1), timedelta(minutes=5)),
+    # 6x over 6h is 5 % in six hours,
+    DefaultAlert("page-slow", "page", 0.05, timedelta(hours=6), timedelta(minutes=30)),
+    # and 1x over 3d is 10 % in three days.
+    DefaultAlert("ticket", "ticket", 0.10, timedelta(days=3), timedelta(hours=6)),
+)
 
 
 class SloAlert(SpecModel):
@@ -104,6 +129,8 @@ class Slo(SpecModel):
     @model_validator(mode="after")
     def _alerts_fit(self) -> Slo:
         issues: list[Issue] = []
+        if self.alerts is None:
+            issues += self._defaults_fit()
         seen: set[str] = set()
         for i, alert in enumerate(self.alerts or []):
             if alert.name in seen:
@@ -140,6 +167,21 @@ class Slo(SpecModel):
         if issues:
             raise issues_error(issues)
         return self
+
+    def _defaults_fit(self) -> list[Issue]:
+        longest = max(DEFAULT_ALERTS, key=lambda alert: alert.long_window)
+        if longest.long_window <= self.window:
+            return []
+        return [
+            Issue(
+                f"window {format_span(self.window)} is shorter than the "
+                f"{format_span(longest.long_window)} long window of the default "
+                f"{longest.name} alert",
+                ("window",),
+                hint=f"use a window of at least {format_span(longest.long_window)}, or set "
+                "`alerts:` with long windows that fit in it",
+            )
+        ]
 
     @property
     def error_budget(self) -> float:
