@@ -6,7 +6,7 @@ The agent is a small in-memory fake (nothing to start), the workspace a real one
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +78,51 @@ def test_an_overridden_scan_is_not_audited_when_four_eyes_refuses_the_deploy(
     assert not [t for t in _events(workspace) if "overrid" in t]
     assert workspace.store.releases.list() == []
     assert workspace.store.rollouts.list() == []
+
+
+def test_the_deploy_guards_run_in_one_order() -> None:
+    from roost.control.guards import DEPLOY_GUARDS, ROLLBACK_GUARDS
+
+    assert [g.name for g in DEPLOY_GUARDS] == [
+        "leading",
+        "freeze",
+        "one_rollout",
+        "deploy_lock",
+        "error_budget",
+        "scan",
+        "already_running",
+        "approval",
+        "schema",
+        "secrets",
+    ]
+    assert [g.name for g in ROLLBACK_GUARDS] == ["leading", "freeze", "one_rollout", "deploy_lock"]
+
+
+def test_a_freeze_refuses_before_the_scan_is_overridden_or_the_agent_asked(
+    tmp_path: Path,
+) -> None:
+    frozen = PROJECT.replace(
+        "    scan:\n",
+        "    freeze_windows:\n"
+        "      - name: forever\n"
+        "        start: 2000-01-01T00:00:00Z\n"
+        "        end: 2999-01-01T00:00:00Z\n"
+        "    scan:\n",
+    )
+    (tmp_path / "roost.yaml").write_text(frozen)
+    (tmp_path / "app.py").write_text("")
+
+    class Unreachable(_Agent):
+        def state(self) -> dict[str, Any]:
+            raise AssertionError("a frozen deploy asked the agent")
+
+    with open_workspace(tmp_path) as ws:
+        plane = ControlPlane(ws)
+        ops = Deployments(
+            plane, RolloutExecutor(ws, agent_dir=plane.agent_dir, connect=Unreachable)
+        )
+        with pytest.raises(OperationError, match="frozen by 'forever'") as refused:
+            ops.deploy("web", actor="alice", override_scan="hotfix")
+        assert refused.value.status == 423
+        assert _events(ws) == []
+        assert ws.store.releases.list() == []

@@ -1,20 +1,17 @@
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from tests.rollout._fakes import T0
 
 from roost.rollout import (
     ApprovalGrant,
     check_approval,
     check_approver,
-    check_deploy_lock,
-    check_error_budget,
     check_freeze,
     check_one_rollout,
     freeze_occurrence,
 )
-from roost.spec import Approval, Environment, FreezeWindow
-from roost.store.records import LeaseRecord, RolloutRecord
+from roost.spec import Approval, FreezeWindow
+from roost.store.records import RolloutRecord
 
 
 def utc(text: str) -> datetime:
@@ -214,40 +211,3 @@ def test_a_second_rollout_is_refused_while_one_is_active() -> None:
     )
     assert check_one_rollout(None, service="shop", environment="production") is None
     assert check_one_rollout(rollout_record(), service="shop", environment="staging") is None
-
-
-def test_a_deploy_lock_held_by_someone_else_refuses_until_it_expires() -> None:
-    lease = LeaseRecord(
-        name="deploy/shop/production",
-        holder="ci-42",
-        duration_seconds=60,
-        acquired_at=T0,
-        renewed_at=T0,
-        transitions=1,
-        fencing_token=3,
-        version=1,
-        reason="deploy shop-r2",
-    )
-    refusal = check_deploy_lock(lease, holder="me", now=T0 + timedelta(seconds=30))
-    assert refusal is not None
-    assert "held by ci-42 for deploy shop-r2" in refusal.message
-    assert check_deploy_lock(lease, holder="me", now=T0 + timedelta(seconds=61)) is None
-    assert check_deploy_lock(lease, holder="ci-42", now=T0) is None
-
-
-@pytest.mark.parametrize(
-    ("gate", "left", "rollback", "refused"),
-    [
-        (True, -0.1, False, True),
-        (True, -0.1, True, False),
-        (True, 0.3, False, False),
-        (True, None, False, False),
-        (False, -0.1, False, False),
-    ],
-)
-def test_error_budget_gate(gate: bool, left: float | None, rollback: bool, refused: bool) -> None:
-    environment = Environment(error_budget_gate=gate)
-    refusal = check_error_budget(
-        environment, name="production", service="shop", budget_left=left, rollback=rollback
-    )
-    assert (refusal is not None) is refused

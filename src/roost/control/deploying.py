@@ -1,18 +1,19 @@
 """Deploy operations: deploy, approve, promote / pause / resume / abort — the guardrails in
 front of the rollout executor.
 
-Every check that can refuse runs before anything is written or started, so a refused deploy
-leaves no partial state behind (no release cut, no record, no revision): unknown service or
-environment, a release of another service, a freeze window, a second rollout, a schema the
-release cannot run on, a requester approving their own deploy. Rollbacks are in
-:mod:`roost.control.rolling_back`.
+A deploy reads its :class:`~roost.control.guards.DeployContext` once and asks the guards of
+:data:`~roost.control.guards.DEPLOY_GUARDS` in order; every one runs before anything is
+written or started, so a refused deploy leaves no partial state behind (no release cut, no
+record, no revision, no override audit event). Overrides are audited once every guard passed
+and the release is ready. Rollbacks are in :mod:`roost.control.rolling_back`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from roost._util.refusals import Refusal
 from roost.control.deploy_requests import (
     AWAITING_APPROVAL,
     CANCELLED,
@@ -20,36 +21,37 @@ from roost.control.deploy_requests import (
     load_request,
     record_data,
 )
+from roost.control.guards import (
+    DEPLOY_GUARDS,
+    DeployContext,
+    Guard,
+    Override,
+    audit,
+    check_all,
+    refusal_status,
+)
 from roost.control.observing import current_revision
 from roost.control.plane import ControlPlane, OperationError
 from roost.control.releasing import cut_release
 from roost.control.revisions import revision_spec, service_of
 from roost.control.rolling import RolloutExecutor
-from roost.control.scan_gate import check_scan
-from roost.control.slo_gates import check_budget
 from roost.control.viewing import rollout_view
 from roost.rollout import (
     ApprovalGrant,
     CommandKind,
     HumanCommand,
-    Refusal,
     check_approval,
     check_approver,
-    check_freeze,
-    check_one_rollout,
     choose_strategy,
 )
 from roost.spec import Environment, Service, SpecError, load_project
-from roost.spec.versions import version_in_range
 from roost.store import NotFound, ReleaseRecord, RolloutRecord
-
-REFUSAL_STATUS = {"approval": 403, "freeze": 423, "one_rollout": 409, "deploy_lock": 409}
 
 
 def refuse(refusal: Refusal) -> OperationError:
     """A guard's refusal as the error the API and CLI show."""
     return OperationError(
-        refusal.message, status=REFUSAL_STATUS.get(refusal.guard, 409), hint=refusal.hint
+        refusal.message, status=refusal_status(refusal.guard), hint=refusal.hint or None
     )
 
 
@@ -75,8 +77,8 @@ class Deployments:
 
     def target(self, service: str, environment: str | None) -> tuple[Service, str, Environment]:
         """The service and environment an operation names (404 for unknown ones)."""
-        spec = self.plane._service(service)
-        env_name, env = self.plane._environment(environment)
+        spec = self.plane.service(service)
+        env_name, env = self.plane.environment(environment)
         if not spec.runs_in(env_name):
             raise OperationError(
                 f"{spec.name} is not deployed to {env_name}",
@@ -103,18 +105,50 @@ class Deployments:
                 f"no rollout {rollout_id!r}", status=404, hint="`roost history SERVICE` lists them"
             ) from None
 
-    def guard(self, service: str, env_name: str, env: Environment, *, rollback: bool) -> None:
-        """Freeze windows and one rollout at a time."""
-        now = self.ws.clock.now()
-        refusal = check_freeze(
-            env.freeze_windows, environment=env_name, now=now, rollback=rollback
-        ) or check_one_rollout(
-            self.ws.store.rollouts.active(service, env_name), service=service, environment=env_name
+    def leading(self) -> Refusal | None:
+        """Why this process may not operate (it does not lead), or None."""
+        try:
+            self.executor.require_leading()
+        except OperationError as exc:
+            return Refusal("leading", str(exc), exc.hint or "")
+        return None
+
+    def context(
+        self,
+        spec: Service,
+        env_name: str,
+        env: Environment,
+        *,
+        actor: str,
+        rollback: bool = False,
+        release: ReleaseRecord | None = None,
+        approve: bool = False,
+        overrides: Mapping[str, str | None] | None = None,
+    ) -> DeployContext:
+        """What the guards judge a deploy (or rollback) of ``spec`` to ``env_name`` by."""
+        return DeployContext(
+            ws=self.ws,
+            service=spec,
+            environment=env_name,
+            env=env,
+            actor=actor,
+            now=self.ws.clock.now(),
+            rollback=rollback,
+            release=release,
+            approve=approve,
+            overrides={k: v for k, v in (overrides or {}).items() if v is not None},
+            leading=self.leading(),
+            deploy_locks=self.plane.deploy_locks,
+            read_stable=lambda: self.stable(spec.name),
+            read_slo_reports=lambda: self.plane.slos.reports()[1],
         )
-        # Someone else's deploy lock on deploy/<env>/<service> (roost.control.deploy_locks).
-        refusal = refusal or self.plane.deploy_lock_refusal(service, env_name)
-        if refusal is not None:
-            raise refuse(refusal)
+
+    def check(self, guards: Sequence[Guard], ctx: DeployContext) -> tuple[Override, ...]:
+        """Run ``guards``; raise the first refusal, else return the overrides to audit."""
+        result = check_all(guards, ctx)
+        if isinstance(result, Refusal):
+            raise refuse(result)
+        return result
 
     def stable(self, service: str) -> str | None:
         """The revision with most of ``service``'s traffic now, as the agent says."""
@@ -143,54 +177,23 @@ class Deployments:
         With the environment's approval required, the rollout waits for ``roost approve``;
         ``approve`` counts the requester's own approval, which four eyes refuses.
         """
-        self.executor.require_leading()
         self.reload()
         spec, env_name, env = self.target(service, environment)
-        self.guard(spec.name, env_name, env, rollback=False)
-        check_budget(
-            self.plane,
-            service=spec.name,
-            environment=env_name,
-            env=env,
-            actor=actor,
-            override=override_budget,
-            fence=self.executor.fence(),
-        )
         existing = None if release is None else self.release_of(spec.name, release)
-        vulnerable = check_scan(
-            self.ws,
-            service=spec.name,
-            env_name=env_name,
-            env=env,
-            release=existing,
-            override=override_scan,
-            actor=actor,
-            fence=self.executor.fence(),
-        )
-        if vulnerable is not None:
-            raise refuse(vulnerable)
         if existing is not None and env_overrides:
             raise OperationError("--set-env makes a new release; it cannot change " + existing.id)
-        stable = self.stable(spec.name)
-        if existing is not None and existing.id == stable:
-            raise OperationError(
-                f"{existing.id} already runs {spec.name} in {env_name} with the traffic",
-                status=409,
-                hint="deploy another release, or `roost rollback` to go back",
-            )
-        now = self.ws.clock.now()
-        grants: tuple[ApprovalGrant, ...] = ()
-        if approve and env.approval.required:
-            refusal = check_approver(env.approval, requested_by=actor, approver=actor)
-            if refusal is not None:
-                raise refuse(refusal)
-            grants = (ApprovalGrant(actor, now),)
-        requires = (
-            existing.schema_requires
-            if existing is not None
-            else (spec.db_schema.requires if spec.db_schema is not None else "")
+        ctx = self.context(
+            spec,
+            env_name,
+            env,
+            actor=actor,
+            release=existing,
+            approve=approve,
+            overrides={"error_budget": override_budget, "scan": override_scan},
         )
-        self._check_schema(existing.id if existing else f"the new {spec.name}", env_name, requires)
+        overrides = self.check(DEPLOY_GUARDS, ctx)
+        now, stable = ctx.now, ctx.stable
+        grants = (ApprovalGrant(actor, now),) if approve and env.approval.required else ()
         record = existing or cut_release(
             self.ws.store,
             self.ws.project,
@@ -199,8 +202,10 @@ class Deployments:
             env_overrides=dict(env_overrides or {}),
             created_by=actor,
         )
-        # Fails now, not in the loop, when a pinned secret cannot be read or has changed.
-        revision_spec(record, environment_name=env_name, environment=env, root=self.ws.root)
+        if existing is None:
+            # A new release pins the secrets it read; fails here, not in the loop, if it cannot.
+            revision_spec(record, environment_name=env_name, environment=env, root=self.ws.root)
+        audit(self.ws, overrides, actor=actor, fence=self.executor.fence())
         request = DeployRequest("deploy", env_name, actor, now, approvals=grants)
         waiting = check_approval(
             env.approval, requested_by=actor, requested_at=now, grants=grants, now=now
@@ -223,17 +228,6 @@ class Deployments:
         self.executor.applier.audit(pending, lines, actor=actor)
         return self.view(pending)
 
-    def _check_schema(self, what: str, env_name: str, requires: str) -> None:
-        current = self.ws.store.environments.schema_version(env_name)
-        if current is None or not requires or version_in_range(current, requires):
-            return
-        raise OperationError(
-            f"{what} requires schema {requires}, but {env_name} is on schema {current}",
-            status=409,
-            hint=f"release code that runs on schema {current} (migrate in a release that still "
-            "runs on the schema before its migration)",
-        )
-
     # -- approval -------------------------------------------------------------------------------
 
     def approve(self, rollout_id: str, *, actor: str) -> dict[str, Any]:
@@ -246,7 +240,7 @@ class Deployments:
                 status=409,
             )
         request = load_request(record)
-        approval = self.plane._environment(request.environment)[1].approval
+        approval = self.plane.environment(request.environment)[1].approval
         refusal = check_approver(approval, requested_by=request.requested_by, approver=actor)
         if refusal is not None:
             raise refuse(refusal)

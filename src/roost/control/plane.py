@@ -19,7 +19,7 @@ from roost.control.releasing import cut_release
 from roost.control.revisions import revision_spec
 from roost.control.watching_slos import SloWatcher
 from roost.control.workspace import Workspace
-from roost.rollout import Refusal
+from roost.spec import Environment, Service
 from roost.store import NotFound
 
 CONTROL_LEASE = "control-plane"
@@ -53,16 +53,11 @@ class ControlPlane:
     def _fence_token(self) -> int | None:
         return self.leadership.fence.token if self.leadership is not None else None
 
-    def deploy_lock_refusal(self, service: str, environment: str) -> Refusal | None:
-        """Why a deploy of ``service`` to ``environment`` must wait for someone's deploy lock."""
-        if self.deploy_locks is None:
-            return None
-        return self.deploy_locks.check(service, environment, now=self.ws.clock.now())
-
     def _agent(self) -> AgentClient:
         return AgentClient.for_project(self.agent_dir)
 
-    def _service(self, name: str) -> Any:
+    def service(self, name: str) -> Service:
+        """The service ``name`` of roost.yaml (404 for an unknown one)."""
         try:
             return self.ws.project.service(name)
         except KeyError:
@@ -71,7 +66,8 @@ class ControlPlane:
                 f"no service {name!r} in {self.ws.project_file.name}", status=404, hint=names
             ) from None
 
-    def _environment(self, name: str | None) -> tuple[str, Any]:
+    def environment(self, name: str | None) -> tuple[str, Environment]:
+        """The environment ``name`` (default: the first one) and its spec (404 if unknown)."""
         envs = self.ws.project.environments
         chosen = name or next(iter(envs))
         if chosen not in envs:
@@ -103,7 +99,7 @@ class ControlPlane:
         """Give every service of ``environment`` a listener and, if it runs nothing yet, a
         revision at 100%: the release last promoted there (after ``roost down``), else a first
         release cut now (the first deploy of a service goes straight to full traffic)."""
-        env_name, _ = self._environment(environment)
+        env_name, _ = self.environment(environment)
         started = []
         with self._agent() as agent:
             state = agent.state()["services"]
@@ -160,8 +156,8 @@ class ControlPlane:
     ) -> str:
         """Start a revision (a new release, or ``release``) at weight 0 — or at 100% when the
         service runs nothing else. Returns the revision name (the release id)."""
-        service = self._service(service_name)
-        env_name, env = self._environment(environment)
+        service = self.service(service_name)
+        env_name, env = self.environment(environment)
         store = self.ws.store
         if release is None:
             record = cut_release(
@@ -205,7 +201,7 @@ class ControlPlane:
     def set_weights(
         self, service_name: str, weights: Mapping[str, int], *, actor: str | None = None
     ) -> dict[str, int]:
-        service = self._service(service_name)
+        service = self.service(service_name)
         total = sum(weights.values())
         if total != 100:
             raise OperationError(
@@ -217,7 +213,7 @@ class ControlPlane:
         return new
 
     def stop_revision(self, service_name: str, revision: str, *, actor: str | None = None) -> None:
-        service = self._service(service_name)
+        service = self.service(service_name)
         with self._agent() as agent:
             agent.stop_revision(service.name, revision)
         self._event("dev.roost.revision.stopped", service.name, {"revision": revision}, actor)

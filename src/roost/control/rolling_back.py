@@ -14,6 +14,7 @@ from typing import Any
 
 from roost.control.deploy_requests import DeployRequest, load_request, load_state
 from roost.control.deploying import Deployments
+from roost.control.guards import ROLLBACK_GUARDS
 from roost.control.plane import OperationError
 from roost.control.revisions import revision_spec
 from roost.rollout import RollbackRefused, plan_rollback
@@ -49,9 +50,8 @@ class Rollbacks:
         """
         ops = self.deployments
         executor = ops.executor
-        executor.require_leading()
         spec, env_name, env = ops.target(service, environment)
-        ops.guard(spec.name, env_name, env, rollback=True)
+        ops.check(ROLLBACK_GUARDS, ops.context(spec, env_name, env, actor=actor, rollback=True))
         running = ops.stable(spec.name)
         if running is None:
             raise OperationError(
@@ -135,7 +135,7 @@ class Rollbacks:
 
     def history(self, service: str, environment: str | None = None) -> list[dict[str, Any]]:
         """The service's rollouts, newest first, one summary each."""
-        self.deployments.plane._service(service)
+        self.deployments.plane.service(service)
         rows = []
         for record in self.ws.store.rollouts.list(service, environment, limit=200):
             state = load_state(record)

@@ -7,9 +7,8 @@ after it was made, the artifact is scanned now and the result stored. A release 
 project folder (``dir:``) is scanned from that folder. The policy is judged at deploy time, so a
 waiver that expired yesterday blocks today, and the refusal says so.
 
-``--override-scan REASON`` lets a refused deploy go ahead; the override is written to the audit
-log with the findings it overrode. Rollbacks never reach this gate: going back must not wait
-for a scan.
+The guard itself (refuse, or an audited ``--override-scan REASON``) is
+:class:`roost.control.guards.scan.ScanGate`.
 """
 
 from __future__ import annotations
@@ -18,22 +17,19 @@ from pathlib import Path
 
 from roost.control.plane import OperationError
 from roost.control.workspace import Workspace
-from roost.rollout import Refusal
 from roost.scan import (
     ScanResult,
     Verdict,
     VulnDBError,
     collect,
     describe_finding,
-    judge,
     load_result,
     open_vulndb,
     save_result,
     scan,
 )
 from roost.scan.subjects import artifact_subject
-from roost.spec import Environment
-from roost.store import Fence, ReleaseRecord
+from roost.store import ReleaseRecord
 
 OCI_PREFIX = "oci:"
 DIR_PREFIX = "dir:"
@@ -91,7 +87,7 @@ def scan_built(ws: Workspace, digest: str) -> str | None:
     )
 
 
-def _message(what: str, env_name: str, verdict: Verdict) -> str:
+def refusal_message(what: str, env_name: str, verdict: Verdict) -> str:
     shown = []
     for finding in verdict.blocking[:_SHOWN]:
         text = describe_finding(finding)
@@ -109,65 +105,3 @@ def _message(what: str, env_name: str, verdict: Verdict) -> str:
         + "; ".join(shown)
         + (f"; and {more} more" if more > 0 else "")
     )
-
-
-def check_scan(
-    ws: Workspace,
-    *,
-    service: str,
-    env_name: str,
-    env: Environment,
-    release: ReleaseRecord | None,
-    override: str | None,
-    actor: str,
-    fence: Fence | None,
-) -> Refusal | None:
-    """None when the release may go to ``env_name`` (or ``override`` overrode the gate, which
-    is audited); else the refusal naming the findings."""
-    if env.scan.fail_on is None:
-        return None
-    if override is not None and not override.strip():
-        raise OperationError("--override-scan needs a reason", status=400)
-    try:
-        result = scan_release(ws, release, service)
-    except OperationError:
-        if override is None:
-            raise
-        result = None
-    verdict = (
-        None
-        if result is None
-        else judge(
-            result.findings,
-            rules=ws.project.scan.ignore,
-            settings=env.scan,
-            now=ws.clock.now(),
-            environment=env_name,
-        )
-    )
-    if verdict is not None and verdict.passed:
-        return None
-    what = release.id if release is not None else f"the new {service} release"
-    if override is not None:
-        ws.store.events.append(
-            "dev.roost.scan.overridden",
-            source="roost/control/scan_gate",
-            subject=f"{service}/{env_name}",
-            data={
-                "reason": override,
-                "release": release.id if release is not None else None,
-                "fail_on": env.scan.fail_on,
-                "findings": [f.to_dict() for f in verdict.blocking] if verdict else [],
-                "scanned": result is not None,
-            },
-            actor=actor,
-            fence=fence,
-        )
-        return None
-    assert verdict is not None
-    first = verdict.blocking[0]
-    hint = (
-        f"{first.advice}; or waive it in roost.yaml (scan.ignore: id, reason, expires), or "
-        "deploy with --override-scan REASON (audited); `roost scan` shows every path"
-    )
-    return Refusal("scan", _message(what, env_name, verdict), hint)

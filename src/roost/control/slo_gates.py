@@ -6,9 +6,7 @@ per revision), each time the rollout's analysis runs. Not on the whole service: 
 fixes an outage of the stable revision must not be aborted by the outage it fixes. The
 minimum-traffic guard of the engine applies, so a canary's first few failures do not page.
 
-The budget gate uses the SLO loop's latest reports (or evaluates now) and is overridden only
-with a reason, recorded as a ``roost.slo.budget_gate.overridden`` event before the deploy goes
-ahead.
+The budget gate is a deploy guard (:class:`roost.control.guards.error_budget.ErrorBudget`).
 """
 
 from __future__ import annotations
@@ -18,12 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from roost.control.observing import CanaryView
-from roost.control.plane import ControlPlane, OperationError
 from roost.control.slo_reports import AgentSliSource, evaluate
 from roost.slo import SloTarget
-from roost.slo.gating import OVERRIDE_EVENT, Override, Refusal, budget_gate, page_firing
-from roost.spec import Environment, Service
-from roost.store import Fence
+from roost.slo.gating import page_firing
+from roost.spec import Service
 
 
 def page_check(agent: Any, spec: Service, revision: str, *, now: datetime) -> str | None:
@@ -47,44 +43,3 @@ def with_page_check(
         return canary
     reason = page_check(agent, spec, revision, now=now)
     return canary if reason is None else dataclasses.replace(canary, failure=reason)
-
-
-def check_budget(
-    plane: ControlPlane,
-    *,
-    service: str,
-    environment: str,
-    env: Environment,
-    actor: str,
-    override: str | None,
-    fence: Fence | None,
-) -> None:
-    """Refuse a deploy of ``service`` to ``environment`` while one of its SLOs has no error
-    budget left and the environment has ``error_budget_gate``; with ``override`` (a reason) let
-    it through and audit that. Raises :class:`OperationError` (409) to refuse."""
-    if not env.error_budget_gate:
-        return
-    if not any(s.name == service and s.slos for s in plane.ws.project.services):
-        return
-    _, reports = plane.slos.reports()
-    result = budget_gate(
-        reports,
-        service=service,
-        environment=environment,
-        override_by=actor if override is not None else None,
-        override_reason=override,
-    )
-    if isinstance(result, Refusal):
-        hint = result.hint
-        if override is None:
-            hint = 'fix reliability first, or roll back; or `roost deploy --override-budget "why"`'
-        raise OperationError(result.message, status=409, hint=hint)
-    if isinstance(result, Override):
-        plane.ws.store.events.append(
-            OVERRIDE_EVENT,
-            source="roost/control",
-            subject=service,
-            data={**result.to_event(), "environment": environment},
-            actor=actor,
-            fence=fence,
-        )

@@ -19,9 +19,10 @@ clock; everything returns plain data. The executor's loop, in short::
   :func:`mark_traffic_reverted` stamps the third timeline timestamp;
 * warming — :func:`warmup_status` per replica, :func:`effective_weight` for slow start;
 * rolling back — :func:`plan_rollback` → :class:`RollbackPlan` or :class:`RollbackRefused`;
-* guarding — approval (four eyes), freeze windows, one rollout at a time, error budget.
+* guarding — approval (four eyes), freeze windows, one rollout at a time.
 """
 
+from roost._util.refusals import Refusal
 from roost.rollout.aborting import mark_traffic_reverted, plan_abort
 from roost.rollout.analysing import AnalysisRequest, analyse, evaluate_check
 from roost.rollout.comparing import (
@@ -46,11 +47,8 @@ from roost.rollout.decisions import (
 from roost.rollout.guarding import (
     ApprovalGrant,
     Freeze,
-    Refusal,
     check_approval,
     check_approver,
-    check_deploy_lock,
-    check_error_budget,
     check_freeze,
     check_one_rollout,
     freeze_occurrence,
@@ -114,8 +112,6 @@ __all__ = [
     "analysis_due",
     "check_approval",
     "check_approver",
-    "check_deploy_lock",
-    "check_error_budget",
     "check_freeze",
     "check_one_rollout",
     "choose_strategy",

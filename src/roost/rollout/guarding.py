@@ -8,9 +8,12 @@ leaves no partial state behind.
 * approval — required approvals, from allowed people, never from the requester (four eyes),
   before the request expires;
 * freeze windows — one-off or cron-recurring, in the window's own time zone;
-* one rollout per service and environment — from the active rollout record, or the deploy lock
-  lease when the lease API is in use;
-* the error-budget gate — deploys (not rollbacks) wait while the budget is spent.
+* one rollout per service and environment — from the active rollout record.
+
+:class:`Refusal` is the base layer's (:mod:`roost._util.refusals`), shared with ``roost.slo``.
+The control layer's guards (:mod:`roost.control.guards`) gather the inputs and run these rules
+in one order; the deploy-lock and error-budget rules live with their data
+(:class:`~roost.control.guards.locks.DeployLocks`, :func:`roost.slo.gating.budget_gate`).
 """
 
 from __future__ import annotations
@@ -23,24 +26,12 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from roost.spec.environments import Approval, Environment, FreezeWindow
+from roost._util.refusals import Refusal
+from roost.spec.environments import Approval, FreezeWindow
 
 if TYPE_CHECKING:
     # Only types here; importing roost.store at run time would pull in SQLAlchemy for nothing.
-    from roost.store.records import LeaseRecord, RolloutRecord
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A guard said no: ``guard`` names it (approval, freeze, one_rollout, deploy_lock,
-    error_budget), ``message`` says why, ``hint`` what to do."""
-
-    guard: str
-    message: str
-    hint: str
-
-    def __str__(self) -> str:
-        return f"{self.message} (hint: {self.hint})"
+    from roost.store.records import RolloutRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,37 +195,4 @@ def check_one_rollout(
         f"({active.state}, step {active.step}, to {active.to_release}, started "
         f"{active.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)",
         f"wait for it to finish, or `roost rollout abort {active.id}`",
-    )
-
-
-def check_deploy_lock(lease: LeaseRecord | None, *, holder: str, now: datetime) -> Refusal | None:
-    """Refuse when someone else holds the (service, environment) deploy lock lease at ``now``;
-    an expired lease is free — deploy locks never need a force-unlock."""
-    if lease is None or lease.expired(now) or lease.holder == holder:
-        return None
-    reason = f" for {lease.reason}" if lease.reason else ""
-    return Refusal(
-        "deploy_lock",
-        f"{lease.name} is held by {lease.holder}{reason} until "
-        f"{lease.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
-        "wait for that deploy to finish; the lock expires on its own if its holder dies",
-    )
-
-
-def check_error_budget(
-    environment: Environment,
-    *,
-    name: str,
-    service: str,
-    budget_left: float | None,
-    rollback: bool = False,
-) -> Refusal | None:
-    """With ``error_budget_gate``, refuse deploys (never rollbacks) while ``service``'s error
-    budget in environment ``name`` is spent (``budget_left`` ≤ 0; ``None``: unknown, allowed)."""
-    if not environment.error_budget_gate or rollback or budget_left is None or budget_left > 0:
-        return None
-    return Refusal(
-        "error_budget",
-        f"{service}'s error budget in {name} is spent ({budget_left:.1%} left)",
-        "fix reliability first, or roll back; deploys resume when the budget recovers",
     )

@@ -1,8 +1,7 @@
 """Rollout gates from SLO reports: "is the page tier firing" and the error-budget guardrail.
 
-roost.slo does not import roost.rollout (sibling domains meet through data), so
-:class:`Refusal` mirrors :class:`roost.rollout.guarding.Refusal` field for field (``guard``,
-``message``, ``hint``, same ``str``): an executor can return either where a refusal is expected.
+roost.slo does not import roost.rollout (sibling domains meet through data); both return the
+base layer's :class:`~roost._util.refusals.Refusal`.
 An override is not a silent pass: :func:`budget_gate` returns an :class:`Override` that the
 executor must record as an audit event (``store.events``) before deploying.
 """
@@ -12,19 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from roost._util.refusals import Refusal
 from roost.slo.evaluating import SloReport
 
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Same shape as ``roost.rollout.guarding.Refusal``."""
-
-    guard: str
-    message: str
-    hint: str
-
-    def __str__(self) -> str:
-        return f"{self.message} (hint: {self.hint})"
+__all__ = ["OVERRIDE_EVENT", "Override", "Refusal", "budget_gate", "budget_left", "page_firing"]
 
 
 @dataclass(frozen=True, slots=True)
