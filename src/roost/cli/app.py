@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 import roost
-from roost.cli import deploying, logs, operating, releases, rollouts, serving, specs, state, status
+from roost.cli import (
+    applying,
+    deploying,
+    logs,
+    operating,
+    releases,
+    rollouts,
+    serving,
+    specs,
+    state,
+    status,
+)
 from roost.cli._output import err_console
 from roost.cli.artifacts import artifacts_app
 from roost.cli.building import build_app
@@ -48,6 +59,8 @@ def _root(
 
 app.command("validate")(specs.validate)
 app.command("schema")(specs.schema)
+app.command("diff")(applying.diff)
+app.command("apply")(applying.apply)
 app.command("serve")(serving.serve)
 app.command("status")(status.status)
 app.command("up")(operating.up)

@@ -9,6 +9,7 @@ Every write that a control-plane component makes under a lease takes ``fence=`` 
 with :class:`StaleFencingToken` if the lease has moved on. Records are frozen dataclasses.
 """
 
+from roost.store.applied import project_digest
 from roost.store.errors import (
     BadDatabaseURL,
     Conflict,
@@ -22,6 +23,7 @@ from roost.store.errors import (
 from roost.store.migrating import head_revision
 from roost.store.opening import Store, open_store
 from roost.store.records import (
+    AppliedProjectRecord,
     EnvironmentSchemaRecord,
     EventRecord,
     Fence,
@@ -34,6 +36,7 @@ from roost.store.urls import ENV_VAR
 
 __all__ = [
     "ENV_VAR",
+    "AppliedProjectRecord",
     "BadDatabaseURL",
     "Conflict",
     "DatabaseBusy",
@@ -52,4 +55,5 @@ __all__ = [
     "TimelineEntry",
     "head_revision",
     "open_store",
+    "project_digest",
 ]

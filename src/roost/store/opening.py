@@ -8,6 +8,7 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from roost.clock import Clock, RealClock
+from roost.store.applied import AppliedProjects
 from roost.store.builds import Builds
 from roost.store.connecting import Database
 from roost.store.environments import Environments
@@ -31,6 +32,7 @@ class Store:
     leases: Leases
     environments: Environments
     builds: Builds
+    applied: AppliedProjects
 
     def __init__(self, db: Database, *, clock: Clock, schema_revision: str) -> None:
         self._db = db
@@ -42,6 +44,7 @@ class Store:
         self.leases = Leases(db, clock)
         self.environments = Environments(db, clock)
         self.builds = Builds(db, clock)
+        self.applied = AppliedProjects(db, clock)
 
     @property
     def url(self) -> str:

@@ -152,3 +152,14 @@ class EnvironmentSchemaRecord:
     environment: str
     version: int
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedProjectRecord:
+    """A roost.yaml the control plane applied: its text, ``sha256:`` digest, who and when."""
+
+    seq: int
+    digest: str
+    text: str
+    applied_by: str
+    applied_at: datetime

@@ -218,3 +218,16 @@ build_steps = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("ended_at", UTCDateTime, nullable=True),
 )
+
+# The roost.yaml the control plane applied, one row per apply (the newest is what runs): its text,
+# a digest of it, who applied it and when. `roost diff` compares the file on disk with the
+# newest row; a restarted control plane knows what it had applied.
+applied_projects = sa.Table(
+    "applied_projects",
+    metadata,
+    sa.Column("seq", BigAutoId, primary_key=True, autoincrement=True),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("applied_by", sa.String(200), nullable=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
