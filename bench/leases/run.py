@@ -3,13 +3,13 @@
     .venv/bin/python bench/leases/run.py [--runs 50] [--duration 1.0] [--retry 0.1]
                                          [--backends sqlite,postgres,etcd] [--ops-seconds 3]
 
-Failover: two control-plane processes (the real leadership gate, ``roost.control.leading``)
-campaign on the backend; the leader gets SIGKILL (no release), and the time until the other
-one reports that it leads is measured on the host's shared monotonic clock. After each
-takeover a replacement process is started (outside the measured time), so there are always
-two. Target: failover <= lease
-duration + 2 x retry period at p99 (a follower takes over one lease duration after it last
-*saw* the lease change, and it looks every retry period, plus jitter).
+Failover: two control-plane processes (the real leadership gate,
+``roost.control.leadership.leading``) campaign on the backend; the leader gets SIGKILL (no
+release), and the time until the other one reports that it leads is measured on the host's
+shared monotonic clock. After each takeover a replacement process is started (outside the
+measured time), so there are always two. Target: failover <= lease duration + 2 x retry period
+at p99 (a follower takes over one lease duration after it last *saw* the lease change, and it
+looks every retry period, plus jitter).
 
 Operations: one client, sequential, real clock: ``acquire`` takes a fresh lease (a new tenure),
 ``renew`` renews one lease. Each backend's number is its round trips: SQL is one transaction,

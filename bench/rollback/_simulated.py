@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roost.control.deploy_requests import DeployRequest
-from roost.control.reconciling import Reconciler
-from roost.control.rolling import RolloutExecutor
+from roost.control.rollouts.executor import RolloutExecutor
+from roost.control.rollouts.reconciling import Reconciler
+from roost.control.rollouts.requests import DeployRequest
 from roost.control.workspace import open_workspace
 from roost.spec import Service
 
@@ -74,7 +74,7 @@ class SimulatedAgent:
         return self.state()
 
     def scale(self, service: str, revision: str, replicas: int) -> dict[str, Any]:
-        from roost.control.agents import AgentRefused
+        from roost.control.dataplane.agents import AgentRefused
 
         svc = self.services.get(service, {})
         if not any(r["revision"] == revision for r in svc.get("revisions", [])):

@@ -16,7 +16,7 @@ import pytest
 
 from roost.agent import Agent
 from roost.agent.api import create_agent_app
-from roost.control.slo_reports import AgentSliSource, evaluate, project_targets
+from roost.control.slos.reports import AgentSliSource, evaluate, project_targets
 from roost.runtime import RevisionSpec
 from roost.spec import load_project
 

@@ -18,7 +18,7 @@ import threading
 import time
 from types import FrameType
 
-from roost.control.leading import open_gate
+from roost.control.leadership.leading import open_gate
 from roost.store import Fence, open_store
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from roost.control.deploying import Deployments
-from roost.control.plane import ControlPlane, OperationError
-from roost.control.rolling import RolloutExecutor
+from roost.control.errors import OperationError
+from roost.control.operations.deploying import Deployments
+from roost.control.operations.plane import ControlPlane
+from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.workspace import Workspace, open_workspace
 
 PROJECT = """\

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.slo._fixtures import START, ratio_slo
 
-from roost.control.deploy_locks import DeployLocks
+from roost.control.guards.locks import DeployLocks
 from roost.leases.locking import Lock
 from roost.slo import Engine, SloTarget
 from roost.slo.gating import budget_gate

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from tests._etcd import EtcdServer
 
-from roost.control.leading import LeadershipGate, NotLeading, election_config, open_gate
+from roost.control.leadership.leading import LeadershipGate, NotLeading, election_config, open_gate
 from roost.leases import (
     SINGLE_INSTANCE_LEASE_SECONDS,
     ElectionConfigError,

@@ -20,8 +20,8 @@ from tests.slo._servers import alertmanager, free_port
 
 from roost.alerts import Alert, Silence
 from roost.clock.virtual import VirtualClock
-from roost.control.notifying import DELIVERED, DELIVERY_FAILED, Notifier, shown_url
-from roost.control.watching_slos import FIRING, RESOLVED, SloWatcher
+from roost.control.slos.notifying import DELIVERED, DELIVERY_FAILED, Notifier, shown_url
+from roost.control.slos.watching import FIRING, RESOLVED, SloWatcher
 from roost.control.workspace import Workspace
 from roost.spec import Alerting, Receiver
 

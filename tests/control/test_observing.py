@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from roost.clock import VirtualClock
-from roost.control.metrics import AgentMetricsSource
-from roost.control.observing import current_revision, observe_canary
-from roost.control.warming import Warmer
+from roost.control.dataplane.metrics import AgentMetricsSource
+from roost.control.rollouts.observing import current_revision, observe_canary
+from roost.control.rollouts.warming import Warmer
 from roost.spec import Service
 
 NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)

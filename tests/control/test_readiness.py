@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from roost.clock import VirtualClock
-from roost.control.agents import AgentUnavailable
-from roost.control.readiness import AgentNotReady, AgentWatch
+from roost.control.dataplane.agents import AgentUnavailable
+from roost.control.leadership.readiness import AgentNotReady, AgentWatch
 from roost.store import Fence, Store, open_store
 
 

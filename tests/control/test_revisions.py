@@ -10,8 +10,8 @@ import pytest
 from roost.artifacts.materializing import layout_of
 from roost.artifacts.packaging import package_service
 from roost.clock import VirtualClock
-from roost.control.releasing import ReleaseError
-from roost.control.revisions import revision_spec
+from roost.control.releases.releasing import ReleaseError
+from roost.control.releases.revisions import revision_spec
 from roost.spec import Project, parse_project
 from roost.store import ReleaseRecord, open_store
 

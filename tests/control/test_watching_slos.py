@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.control._slos import Counts, slo_workspace
 
 from roost.clock.virtual import VirtualClock
-from roost.control.watching_slos import FIRING, RESOLVED, SloWatcher
+from roost.control.slos.watching import FIRING, RESOLVED, SloWatcher
 from roost.control.workspace import Workspace
 
 

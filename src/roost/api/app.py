@@ -7,12 +7,13 @@ from fastapi.responses import JSONResponse
 
 import roost
 from roost.api.routes import health, history, project, rollouts, services, slos
-from roost.control.agents import AgentRefused, AgentUnavailable
-from roost.control.deploying import Deployments
-from roost.control.plane import ControlPlane, OperationError
-from roost.control.releasing import ReleaseError
-from roost.control.rolling import RolloutExecutor
-from roost.control.rolling_back import Rollbacks
+from roost.control.dataplane.agents import AgentRefused, AgentUnavailable
+from roost.control.errors import OperationError
+from roost.control.operations.deploying import Deployments
+from roost.control.operations.plane import ControlPlane
+from roost.control.operations.rolling_back import Rollbacks
+from roost.control.releases.releasing import ReleaseError
+from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.workspace import Workspace
 from roost.store import Conflict, NotFound, StaleFencingToken, StoreError
 

@@ -212,7 +212,7 @@ def _releaser(ws: Workspace) -> Any:
     def release(build: BuildRecord, project: Project, project_dir: Path) -> str | None:
         if not build.data.get("release") or not build.artifact:
             return None
-        from roost.control.releasing import config_snapshot, resolve_secret, secret_digest
+        from roost.control.releases.releasing import config_snapshot, resolve_secret, secret_digest
 
         service = project.service(build.service)
         config = config_snapshot(project, service, root=project_dir)
@@ -239,7 +239,7 @@ def _releaser(ws: Workspace) -> Any:
             notes=f"build {build.id} of {build.commit_sha[:7]}"
             + (f" on {build.branch}" if build.branch else ""),
         )
-        from roost.control.scan_gate import scan_built
+        from roost.control.releases.scanning import scan_built
 
         scanned = scan_built(ws, build.artifact)  # stored per digest for the deploy gate
         if scanned:

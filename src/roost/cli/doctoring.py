@@ -20,7 +20,7 @@ from roost.cli._output import EXIT_FAILURE, console, fail, user_errors
 from roost.control.paths import resolve_root
 
 if TYPE_CHECKING:
-    from roost.control.diagnosing import Diagnosis
+    from roost.control.operations.diagnosing import Diagnosis
 
 
 def doctor(
@@ -31,8 +31,8 @@ def doctor(
 ) -> None:
     """Agents and their conditions, the control-plane leader, recent events, likely causes."""
     from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name
-    from roost.control.diagnosing import diagnose
-    from roost.control.plane import CONTROL_LEASE
+    from roost.control.leadership.leading import CONTROL_LEASE
+    from roost.control.operations.diagnosing import diagnose
     from roost.leases.conditions import grace_seconds
     from roost.store import open_store
 
@@ -63,7 +63,7 @@ def doctor(
 
 
 def _print(found: Diagnosis) -> None:
-    from roost.control.diagnosing import age_text
+    from roost.control.operations.diagnosing import age_text
 
     agents = Table(
         "agent", "condition", "last heartbeat", "holder", "likely causes", title="agents"

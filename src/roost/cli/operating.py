@@ -187,7 +187,7 @@ def ps(project: ProjectOpt = None, api: ApiOpt = None) -> None:
     recorded = read_api_file(_state(project))
     if api is None and recorded is None:
         # No control plane: ask the agent directly — the data plane outlives the control plane.
-        from roost.control.agents import AgentClient, AgentUnavailable
+        from roost.control.dataplane.agents import AgentClient, AgentUnavailable
 
         try:
             with AgentClient.for_project(_state(project) / AGENT_DIR) as agent:

@@ -19,7 +19,7 @@ from roost.cli._output import console, fail, user_errors
 from roost.control.paths import API_FILE, DEFAULT_API_PORT, read_api_file, write_api_file
 
 if TYPE_CHECKING:
-    from roost.control.leading import LeadershipGate
+    from roost.control.leadership.leading import LeadershipGate
     from roost.control.workspace import Workspace
     from roost.leases import ElectionConfig
 
@@ -118,9 +118,8 @@ def serve(
     Several `roost serve` processes may share one state store (PostgreSQL) for availability:
     they elect a leader, which alone acts; the others answer reads and take over when it dies.
     """
-    from roost.control.leading import election_config
-    from roost.control.plane import CONTROL_LEASE
-    from roost.control.readiness import grace_seconds
+    from roost.control.leadership.leading import CONTROL_LEASE, election_config
+    from roost.control.leadership.readiness import grace_seconds
     from roost.control.workspace import open_workspace
     from roost.leases import LeaseError
 
@@ -165,12 +164,12 @@ def _run(
 
     from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name
     from roost.api import create_app
-    from roost.control.deploy_locks import DeployLocks
-    from roost.control.leadership import GateLeader, LeaderDuties
-    from roost.control.leading import open_gate
-    from roost.control.plane import ControlPlane
-    from roost.control.readiness import AgentWatch
-    from roost.control.rolling import RolloutExecutor
+    from roost.control.guards.locks import DeployLocks
+    from roost.control.leadership.duties import GateLeader, LeaderDuties
+    from roost.control.leadership.leading import open_gate
+    from roost.control.leadership.readiness import AgentWatch
+    from roost.control.operations.plane import ControlPlane
+    from roost.control.rollouts.executor import RolloutExecutor
     from roost.leases import LeaseError, Locks
 
     try:

@@ -66,7 +66,7 @@ def _workspace(project: Path | None) -> Workspace:
 
 
 def _local_watcher(ws: Workspace) -> Any:
-    from roost.control.watching_slos import SloWatcher
+    from roost.control.slos.watching import SloWatcher
 
     return SloWatcher(ws, agent_dir=ws.state_dir / "agent")
 
@@ -113,7 +113,7 @@ def status(
         query = "" if service is None else f"?service={service}"
         data = call("GET", f"{base}/api/v1/slos{query}")
     else:
-        from roost.control.slo_reports import report_json
+        from roost.control.slos.reports import report_json
 
         with _workspace(project) as ws:
             _check_service(ws, service)
@@ -173,7 +173,7 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """Alert transitions (firing, resolved) from the audit log, newest first."""
-    from roost.control.watching_slos import FIRING, RESOLVED
+    from roost.control.slos.watching import FIRING, RESOLVED
 
     with _workspace(project) as ws, user_errors():
         _check_service(ws, service)
@@ -202,7 +202,7 @@ def history(
 
 
 def _targets(project: Path | None, service: str | None) -> list[SloTarget]:
-    from roost.control.slo_reports import project_targets
+    from roost.control.slos.reports import project_targets
     from roost.control.workspace import find_project
     from roost.spec import load_project
 
@@ -224,7 +224,7 @@ def rules(service: ServiceArg = None, project: ProjectOpt = None, output: Output
     Prometheus' rule_files; check them with `promtool check rules`). Probe SLOs have none."""
     import yaml
 
-    from roost.control.slo_reports import engine_for
+    from roost.control.slos.reports import engine_for
     from roost.slo.rules import rule_groups
 
     groups: list[Any] = []
@@ -442,7 +442,7 @@ def silence(
     """Mute the notifications of matching alerts for a while (they still show, marked)."""
     from roost.alerts import Silence, SilenceError
     from roost.alerts import silences as silence_file
-    from roost.control.watching_slos import silences_path
+    from roost.control.slos.watching import silences_path
     from roost.spec.durations import parse_duration
 
     matchers = {}
@@ -491,7 +491,7 @@ def expire(
     """End a silence now."""
     from roost.alerts import SilenceError
     from roost.alerts import silences as silence_file
-    from roost.control.watching_slos import silences_path
+    from roost.control.slos.watching import silences_path
 
     with _workspace(project) as ws:
         path = silences_path(ws)

@@ -9,7 +9,8 @@
                     settings=project.environments["production"].scan, now=clock.now())
 
 Domain layer: it imports roost.artifacts (to unpack an artifact) and roost.spec (policy models),
-never another domain; the deploy gate lives in roost.control.scan_gate.
+never another domain; the deploy gate is roost.control.guards.scan (it scans through
+roost.control.releases.scanning).
 """
 
 from roost.scan.findings import Finding

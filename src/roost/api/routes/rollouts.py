@@ -1,6 +1,6 @@
 """Rollouts: deploy, approve, promote / pause / resume / abort, rollback, history.
 
-Writes go through :class:`roost.control.deploying.Deployments` (guardrails first, nothing
+Writes go through :class:`roost.control.operations.deploying.Deployments` (guardrails first, nothing
 half-done on a refusal) and the rollout executor (fenced router updates, persisted
 transitions). Who acts is the ``actor`` in the body: roost serve listens on 127.0.0.1 and trusts
 the local user's CLI, which fills it from ``--as``, ``$ROOST_USER`` or the OS user.
@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
-from roost.control.deploying import Deployments
-from roost.control.rolling_back import Rollbacks
+from roost.control.operations.deploying import Deployments
+from roost.control.operations.rolling_back import Rollbacks
 from roost.rollout import CommandKind
 
 router = APIRouter(tags=["rollouts"])

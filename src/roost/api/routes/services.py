@@ -1,7 +1,7 @@
 """Operating the local data plane: ``ps``, ``up``, start/stop revisions, weights, log queries.
 
-Every write goes through :class:`roost.control.plane.ControlPlane`, which carries this control
-plane's fencing token to the agent.
+Every write goes through :class:`roost.control.operations.plane.ControlPlane`, which carries
+this control plane's fencing token to the agent.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
 from roost.agent.heartbeat import AGENT_LEASE_PREFIX
-from roost.control.agents import AgentUnavailable
-from roost.control.plane import ControlPlane, OperationError
+from roost.control.dataplane.agents import AgentUnavailable
+from roost.control.errors import OperationError
+from roost.control.operations.plane import ControlPlane
 
 router = APIRouter(tags=["services"])
 

@@ -1,6 +1,6 @@
 """SLOs and alerts: the latest evaluation of every SLO, and the alerts that fire.
 
-The control plane's SLO loop (:mod:`roost.control.watching_slos`) evaluates every few seconds;
+The control plane's SLO loop (:mod:`roost.control.slos.watching`) evaluates every few seconds;
 these routes answer from its latest round (or evaluate now when no loop runs).
 """
 
@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from roost.control.plane import ControlPlane, OperationError
-from roost.control.slo_reports import find, report_json
-from roost.control.watching_slos import SloWatcher
+from roost.control.errors import OperationError
+from roost.control.operations.plane import ControlPlane
+from roost.control.slos.reports import find, report_json
+from roost.control.slos.watching import SloWatcher
 
 router = APIRouter(tags=["slos"])
 

@@ -21,7 +21,7 @@ from roost.spec import Environment, Service
 from roost.store import Fence, ReleaseRecord
 
 if TYPE_CHECKING:
-    from roost.control.deploy_locks import DeployLocks
+    from roost.control.guards.locks import DeployLocks
     from roost.control.workspace import Workspace
     from roost.slo import SloReport
 

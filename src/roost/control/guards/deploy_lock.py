@@ -1,5 +1,5 @@
 """Guard: someone else's deploy lock on ``deploy/<env>/<service>``
-(:mod:`roost.control.deploy_locks`; only ``roost serve`` has locks)."""
+(:mod:`roost.control.guards.locks`; only ``roost serve`` has locks)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,16 @@
 """Guard: the vulnerability gate. A release whose scan has unwaived findings at or above the
-environment's ``scan.fail_on`` is refused there (:mod:`roost.control.scan_gate` finds or makes
-the scan, :func:`roost.scan.judge` decides); ``--override-scan REASON`` lets it through as an
-override, audited as ``dev.roost.scan.overridden`` with the findings it overrode. Rollbacks
+environment's ``scan.fail_on`` is refused there (:mod:`roost.control.releases.scanning` finds
+or makes the scan, :func:`roost.scan.judge` decides); ``--override-scan REASON`` lets it through
+as an override, audited as ``dev.roost.scan.overridden`` with the findings it overrode. Rollbacks
 never reach this gate: going back must not wait for a scan.
 """
 
 from __future__ import annotations
 
 from roost._util.refusals import Refusal
+from roost.control.errors import OperationError
 from roost.control.guards.context import DeployContext, Override
-from roost.control.plane import OperationError
-from roost.control.scan_gate import refusal_message, scan_release
+from roost.control.releases.scanning import refusal_message, scan_release
 from roost.scan import ScanResult, judge
 
 

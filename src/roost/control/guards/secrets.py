@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from roost._util.refusals import Refusal
 from roost.control.guards.context import DeployContext, Override
-from roost.control.releasing import ReleaseError
-from roost.control.revisions import revision_spec
+from roost.control.releases.releasing import ReleaseError
+from roost.control.releases.revisions import revision_spec
 
 
 class PinnedSecrets:

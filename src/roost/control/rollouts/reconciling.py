@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from roost.control.rolling import TICK_SECONDS, RolloutExecutor
+from roost.control.rollouts.executor import TICK_SECONDS, RolloutExecutor
 
-log = logging.getLogger("roost.control.reconciling")
+log = logging.getLogger("roost.control.rollouts.reconciling")
 
 
 class Reconciler:

@@ -34,7 +34,7 @@ from roost.alerts.delivering import DeliveryError, forward, send
 from roost.alerts.silences import silenced
 from roost.spec import Alerting, Receiver
 
-log = logging.getLogger("roost.control.notifying")
+log = logging.getLogger("roost.control.slos.notifying")
 
 DELIVERY_FAILED = "roost.alerts.delivery_failed"
 DELIVERED = "roost.alerts.delivered"

@@ -1,19 +1,15 @@
-"""The two things the rollout executor is handed: a way to talk to the agent, and the lead.
-
-Protocols, so the executor does not care which agent client (HTTP to the local agent, or a
-simulated one in ``bench/``) or which leader-election gate is behind them.
-"""
+"""The agent calls the control plane makes, as a protocol: the executor does not care which
+agent client is behind it (HTTP to the local agent, or the in-memory fake of the tests and
+``bench/``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from roost.store import Fence
-
 
 class AgentApi(Protocol):
-    """The agent calls the executor makes (:class:`~roost.control.agents.AgentClient`)."""
+    """The agent calls the executor makes (:class:`~roost.control.dataplane.agents.AgentClient`)."""
 
     url: str
 
@@ -40,15 +36,3 @@ class AgentApi(Protocol):
     def open_preview(self, service: str, revision: str, port: int = 0) -> str: ...
 
     def close_preview(self, service: str) -> bool: ...
-
-
-class Leader(Protocol):
-    """Whether this control plane leads, and the fence its writes carry
-    (:class:`~roost.control.leadership.GateLeader`). ``fence`` is never None: asked on a
-    process that does not lead, it raises."""
-
-    @property
-    def leading(self) -> bool: ...
-
-    @property
-    def fence(self) -> Fence: ...

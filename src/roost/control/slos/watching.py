@@ -11,7 +11,7 @@ An SLO whose evaluation failed (agent down, bad tiers) keeps its alerts as they 
 neither firing anew nor resolved. Silences (``.roost/silences.json``, ``roost alerts silence``)
 mute notifications and are shown next to the alert; they do not stop the events (the audit log
 says what happened, silenced or not). The leader also hands each round's firing alerts to the
-receivers of roost.yaml's ``alerting:`` (:mod:`roost.control.notifying`).
+receivers of roost.yaml's ``alerting:`` (:mod:`roost.control.slos.notifying`).
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from typing import Any
 
 from roost.alerts import Alert, Silence, SilenceError
 from roost.alerts import silences as silence_file
-from roost.control.agentapi import Leader
-from roost.control.agents import AgentClient
-from roost.control.notifying import Notifier
-from roost.control.slo_reports import AgentSliSource, SliCaller, evaluate, project_targets
+from roost.control.dataplane.agents import AgentClient
+from roost.control.fencing import Leader
+from roost.control.slos.notifying import Notifier
+from roost.control.slos.reports import AgentSliSource, SliCaller, evaluate, project_targets
 from roost.control.workspace import Workspace
 from roost.slo import SloReport
 from roost.slo.alerting import firing_tiers
 from roost.store import StoreError
 
-log = logging.getLogger("roost.control.watching_slos")
+log = logging.getLogger("roost.control.slos.watching")
 
 EVALUATE_EVERY = 10.0
 """Seconds between rounds: a twelfth of the shortest default alert window (5 min) would do;

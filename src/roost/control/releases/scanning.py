@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from roost.control.plane import OperationError
+from roost.control.errors import OperationError
 from roost.control.workspace import Workspace
 from roost.scan import (
     ScanResult,

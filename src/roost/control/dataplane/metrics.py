@@ -21,7 +21,7 @@ _QUANTILE_KEYS = {0.5: "p50", 0.95: "p95", 0.99: "p99"}
 
 
 class MetricsCaller(Protocol):
-    """The one call of :class:`~roost.control.agents.AgentClient` this module needs."""
+    """The one call of :class:`~roost.control.dataplane.agents.AgentClient` this module needs."""
 
     def metrics(
         self, service: str, revision: str, *, window: float, samples: int = 0

@@ -48,6 +48,9 @@ from roost.leases import (
 )
 from roost.store import Store
 
+CONTROL_LEASE = "control-plane"
+"""The lease ``roost serve`` processes elect their leader with."""
+
 log = logging.getLogger("roost.control")
 
 DEFAULT_LEASE_NAME = "roost/control-plane"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from roost.control.deploy_requests import load_request, load_state
+from roost.control.rollouts.requests import load_request, load_state
 from roost.rollout import Strategy
 from roost.spec import Service
 from roost.spec.rollouts import CanaryRollout

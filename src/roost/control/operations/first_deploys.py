@@ -8,7 +8,7 @@ release ran here, and the environment's schema version starts at its ``migrates_
 
 from __future__ import annotations
 
-from roost.control.deploy_requests import DeployRequest, record_data, record_state
+from roost.control.rollouts.requests import DeployRequest, record_data, record_state
 from roost.control.workspace import Workspace
 from roost.rollout import Phase, RolloutState, Strategy
 from roost.store import Fence

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from roost.control.deploy_requests import DeployRequest, load_request, load_state
-from roost.control.deploying import Deployments
+from roost.control.errors import OperationError
 from roost.control.guards import ROLLBACK_GUARDS
-from roost.control.plane import OperationError
-from roost.control.revisions import revision_spec
+from roost.control.operations.deploying import Deployments
+from roost.control.releases.revisions import revision_spec
+from roost.control.rollouts.requests import DeployRequest, load_request, load_state
 from roost.rollout import RollbackRefused, plan_rollback
 from roost.store import ReleaseRecord, RolloutRecord
 

@@ -10,29 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from roost.control.agentapi import Leader
-from roost.control.agents import AgentClient
-from roost.control.deploy_locks import DeployLocks
-from roost.control.first_deploys import record_first_deploy
+from roost.control.dataplane.agents import AgentClient
+from roost.control.errors import OperationError
+from roost.control.fencing import Leader
+from roost.control.guards.locks import DeployLocks
+from roost.control.operations.first_deploys import record_first_deploy
 from roost.control.paths import STATE_DIR
-from roost.control.releasing import cut_release
-from roost.control.revisions import revision_spec
-from roost.control.watching_slos import SloWatcher
+from roost.control.releases.releasing import cut_release
+from roost.control.releases.revisions import revision_spec
+from roost.control.slos.watching import SloWatcher
 from roost.control.workspace import Workspace
 from roost.spec import Environment, Service
 from roost.store import NotFound
-
-CONTROL_LEASE = "control-plane"
-"""The lease ``roost serve`` processes elect their leader with (:mod:`roost.control.leading`)."""
-
-
-class OperationError(Exception):
-    """An operation the user asked for cannot be done; ``status`` is the HTTP status."""
-
-    def __init__(self, message: str, *, status: int = 400, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.hint = hint
 
 
 class ControlPlane:

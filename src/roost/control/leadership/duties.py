@@ -1,9 +1,10 @@
-"""What ``roost serve`` does with the leader-election gate (:mod:`roost.control.leading`).
+"""What ``roost serve`` does with the leader-election gate
+(:mod:`roost.control.leadership.leading`).
 
 Every ``roost serve`` runs the election and serves the API. Only the leader acts:
 
 * :class:`GateLeader` is the gate as the executor and the control plane see it
-  (:class:`~roost.control.agentapi.Leader`): ``leading``, and a ``fence`` that is never None —
+  (:class:`~roost.control.fencing.Leader`): ``leading``, and a ``fence`` that is never None —
   asking a follower for one raises a 503 ``not the leader; leader is X``, so every write path
   (API operations, the rollout loop) refuses on a follower with the same clear answer.
 * :class:`LeaderDuties` starts the rollout loop when this process becomes the leader and stops
@@ -24,14 +25,15 @@ import logging
 import threading
 from collections.abc import Callable
 
-from roost.control.deploy_locks import KEEP_EVERY, DeployLocks
-from roost.control.leading import LeadershipGate, NotLeading
-from roost.control.plane import ControlPlane, OperationError
-from roost.control.reconciling import Reconciler
-from roost.control.rolling import RolloutExecutor
+from roost.control.errors import OperationError
+from roost.control.guards.locks import KEEP_EVERY, DeployLocks
+from roost.control.leadership.leading import LeadershipGate, NotLeading
+from roost.control.operations.plane import ControlPlane
+from roost.control.rollouts.executor import RolloutExecutor
+from roost.control.rollouts.reconciling import Reconciler
 from roost.store import Fence, StoreError
 
-log = logging.getLogger("roost.control.leadership")
+log = logging.getLogger("roost.control.leadership.duties")
 
 LEADER_EVENT = "dev.roost.control.leading"
 
@@ -54,7 +56,7 @@ def not_leader_error(gate: LeadershipGate) -> OperationError:
 
 
 class GateLeader:
-    """The gate behind the :class:`~roost.control.agentapi.Leader` protocol."""
+    """The gate behind the :class:`~roost.control.fencing.Leader` protocol."""
 
     def __init__(self, gate: LeadershipGate) -> None:
         self.gate = gate

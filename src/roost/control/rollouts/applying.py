@@ -2,8 +2,8 @@
 (fenced), the new revision's replicas (started from its release if it does not run yet), the
 environment's schema version on promotion, and the audit event of a transition.
 
-Kept apart from :mod:`roost.control.rolling` (which decides *when*) so each stays small; both
-carry the control plane's fence on every write.
+Kept apart from :mod:`roost.control.rollouts.executor` (which decides *when*) so each stays
+small; both carry the control plane's fence on every write.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from roost.control.agentapi import AgentApi
-from roost.control.agents import AgentRefused
-from roost.control.revisions import revision_spec, service_of
+from roost.control.dataplane.agents import AgentRefused
+from roost.control.dataplane.protocol import AgentApi
+from roost.control.releases.revisions import revision_spec, service_of
+from roost.control.rollouts.requests import EXPIRED, DeployRequest, record_data
 from roost.control.workspace import Workspace
+from roost.rollout import Decision, Phase, RecordTimeline, RolloutState, ScaleCanary, SetWeights
 from roost.spec import Environment, Service
 from roost.store import Fence, ReleaseRecord, RolloutRecord
 
@@ -101,6 +103,41 @@ class Applier:
         agent.ensure_listener(service, listen if isinstance(listen, int) else 0)
         agent.start_revision(spec.model_dump_json(), service=service, revision=revision)
 
+    def apply(self, agent: AgentApi, service: str, environment: str, action: object) -> bool:
+        """Carry out a router or runtime action (weights, canary scale); False for any other
+        kind of action, which lives in the rollout state instead."""
+        if isinstance(action, SetWeights):
+            self.set_weights(agent, service, action.weights)
+            return True
+        if isinstance(action, ScaleCanary):
+            self.scale(
+                agent,
+                service,
+                environment=environment,
+                revision=action.revision,
+                replicas=action.replicas,
+            )
+            return True
+        return False
+
+    def preview(
+        self, agent: AgentApi, record: RolloutRecord, before: RolloutState, state: RolloutState
+    ) -> Lines:
+        """Blue-green: the new revision answers on its own preview port while on preview."""
+        entering = state.phase is Phase.PREVIEW and before.phase is not Phase.PREVIEW
+        leaving = before.phase is Phase.PREVIEW and state.phase is not Phase.PREVIEW
+        if not (entering or leaving):
+            return []
+        rollout = self.spec(record.to_release).rollout
+        port = getattr(rollout, "preview_port", None)
+        if port is None:
+            return []
+        if entering:
+            url = agent.open_preview(record.service, state.canary, port)
+            return [("preview_opened", {"revision": state.canary, "url": url})]
+        agent.close_preview(record.service)
+        return [("preview_closed", {"revision": state.canary})]
+
     def migrate_schema(self, record: RolloutRecord, environment: str) -> Lines:
         """On promotion: the environment's schema version moves to the release's migration."""
         target = self.release(record.to_release).schema_migrates_to
@@ -113,6 +150,23 @@ class Applier:
         environments.set_schema_version(environment, target, fence=self.fence())
         detail = {"environment": environment, "from": before, "to": target}
         return [("schema_migrated", {**detail, "release": record.to_release})]
+
+    def expire_approval(self, record: RolloutRecord, request: DeployRequest) -> None:
+        """End a rollout that waited for approval longer than its environment allows."""
+        expires = self.environment(request.environment).approval.expires_after
+        if expires is None or self.ws.clock.now() < request.requested_at + expires:
+            return
+        lines: Lines = [("approval_expired", {"after_seconds": expires.total_seconds()})]
+        new = self.ws.store.rollouts.transition(
+            record.id,
+            expected_version=record.version,
+            state=EXPIRED,
+            data=record_data(None, request.with_changes(waiting=None)),
+            ended=True,
+            timeline=lines,
+            fence=self.fence(),
+        )
+        self.audit(new, lines, actor="roost")
 
     def audit(self, record: RolloutRecord, lines: Lines, *, actor: str) -> None:
         """One audit event per transition the timeline records, named by its main line."""
@@ -139,3 +193,14 @@ class Applier:
 
     def __repr__(self) -> str:
         return f"Applier({self.ws.project.project!r}, releases={len(self._releases)})"
+
+
+def timeline_of(decision: Decision) -> Lines:
+    """The timeline lines a decision records."""
+    return [(a.entry, dict(a.detail)) for a in decision.of_kind(RecordTimeline)]
+
+
+def waiting_of(decision: Decision) -> str | None:
+    """What a decision waits for, as the rollout's ``waiting`` line (None: nothing)."""
+    wait = decision.wait
+    return None if wait is None else wait.reason

@@ -5,7 +5,7 @@ A deploy reads its :class:`~roost.control.guards.DeployContext` once and asks th
 :data:`~roost.control.guards.DEPLOY_GUARDS` in order; every one runs before anything is
 written or started, so a refused deploy leaves no partial state behind (no release cut, no
 record, no revision, no override audit event). Overrides are audited once every guard passed
-and the release is ready. Rollbacks are in :mod:`roost.control.rolling_back`.
+and the release is ready. Rollbacks are in :mod:`roost.control.operations.rolling_back`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from roost._util.refusals import Refusal
-from roost.control.deploy_requests import (
-    AWAITING_APPROVAL,
-    CANCELLED,
-    DeployRequest,
-    load_request,
-    record_data,
-)
+from roost.control.errors import OperationError
 from roost.control.guards import (
     DEPLOY_GUARDS,
     DeployContext,
@@ -30,12 +24,19 @@ from roost.control.guards import (
     check_all,
     refusal_status,
 )
-from roost.control.observing import current_revision
-from roost.control.plane import ControlPlane, OperationError
-from roost.control.releasing import cut_release
-from roost.control.revisions import revision_spec, service_of
-from roost.control.rolling import RolloutExecutor
-from roost.control.viewing import rollout_view
+from roost.control.operations.plane import ControlPlane
+from roost.control.releases.releasing import cut_release
+from roost.control.releases.revisions import revision_spec, service_of
+from roost.control.rollouts.executor import RolloutExecutor
+from roost.control.rollouts.observing import current_revision
+from roost.control.rollouts.requests import (
+    AWAITING_APPROVAL,
+    CANCELLED,
+    DeployRequest,
+    load_request,
+    record_data,
+)
+from roost.control.rollouts.viewing import rollout_view
 from roost.rollout import (
     ApprovalGrant,
     CommandKind,

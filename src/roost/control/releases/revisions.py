@@ -14,7 +14,7 @@ from typing import Any
 
 from roost.artifacts.errors import ArtifactError
 from roost.artifacts.materializing import environment_for, materialize
-from roost.control.releasing import ReleaseError, resolve_secret, secret_digest
+from roost.control.releases.releasing import ReleaseError, resolve_secret, secret_digest
 from roost.runtime import (
     ConfigFile,
     ExecProbe,

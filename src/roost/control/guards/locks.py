@@ -25,7 +25,7 @@ from roost.leases import LeaseError, Locks
 from roost.rollout import Refusal
 from roost.store import RolloutRecord, StoreError
 
-log = logging.getLogger("roost.control.deploy_locks")
+log = logging.getLogger("roost.control.guards.locks")
 
 HOLDER = "control-plane"
 LOCK_SECONDS = 30.0

@@ -7,12 +7,14 @@ shape, so the executor and the operations stay readable.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from roost.control.warming import ReplicaKey, Warmer
+from roost.control.rollouts.warming import ReplicaKey, Warmer
+from roost.control.slos.gates import page_check
 from roost.rollout import WarmupPhase, warmup_status
 from roost.spec import Service
 
@@ -141,3 +143,14 @@ def replica_keys(view: AgentState) -> list[ReplicaKey]:
                     )
                 )
     return keys
+
+
+def with_page_check(
+    canary: CanaryView, agent: Any, spec: Service, revision: str, *, now: datetime
+) -> CanaryView:
+    """``canary`` with a failure (which aborts the rollout, reason in its timeline) when
+    :func:`page_check` says so; unchanged otherwise or when it already failed."""
+    if canary.failure is not None:
+        return canary
+    reason = page_check(agent, spec, revision, now=now)
+    return canary if reason is None else dataclasses.replace(canary, failure=reason)

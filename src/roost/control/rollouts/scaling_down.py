@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from roost.clock import Clock
-from roost.control.agentapi import AgentApi
-from roost.control.deploy_requests import load_state
-from roost.control.observing import revisions_of, weights_of
+from roost.control.dataplane.protocol import AgentApi
+from roost.control.rollouts.observing import revisions_of, weights_of
+from roost.control.rollouts.requests import load_state
 from roost.store import Fence, RolloutRecord, Store
 
-log = logging.getLogger("roost.control.rolling")
+log = logging.getLogger("roost.control.rollouts.executor")
 
 RECENT = 200
 """Ended rollouts looked at for pending scale-downs (the newest; older ones are long done)."""

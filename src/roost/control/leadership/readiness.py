@@ -21,15 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from roost.clock import Clock, RealClock
-from roost.control.agentapi import AgentApi, Leader
-from roost.control.agents import AgentClient, AgentUnavailable
-from roost.control.plane import OperationError
+from roost.control.dataplane.agents import AgentClient, AgentUnavailable
+from roost.control.dataplane.protocol import AgentApi
+from roost.control.errors import OperationError
+from roost.control.fencing import Leader
 from roost.leases.conditions import AgentCondition, Heartbeat, grace_seconds, judge
 from roost.store import Store, StoreError
 
 __all__ = ["AgentNotReady", "AgentWatch", "grace_seconds"]
 
-log = logging.getLogger("roost.control.readiness")
+log = logging.getLogger("roost.control.leadership.readiness")
 
 EVENT_SOURCE = "roost/control"
 

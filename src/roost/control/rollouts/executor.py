@@ -16,8 +16,8 @@ says, in its order, and persists the result:
 * a promotion moves the environment's schema version to the release's ``migrates_to``.
 
 It acts only while the control plane leads, and every write carries the lead's fence. The loop
-that calls :meth:`RolloutExecutor.tick` lives in :mod:`roost.control.reconciling`; operations
-(deploy, approve, commands, rollback) are in :mod:`roost.control.deploying`.
+that calls :meth:`RolloutExecutor.tick` lives in :mod:`roost.control.rollouts.reconciling`;
+operations (deploy, approve, commands, rollback) are in :mod:`roost.control.operations.deploying`.
 """
 
 from __future__ import annotations
@@ -31,26 +31,30 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from roost.control.agentapi import AgentApi, Leader
-from roost.control.agents import AgentClient, AgentRefused, AgentUnavailable
-from roost.control.applying import Applier, Lines
-from roost.control.deploy_requests import (
+from roost.control.dataplane.agents import AgentClient, AgentRefused, AgentUnavailable
+from roost.control.dataplane.metrics import AgentMetricsSource
+from roost.control.dataplane.protocol import AgentApi
+from roost.control.errors import OperationError
+from roost.control.fencing import Leader
+from roost.control.releases.releasing import ReleaseError
+from roost.control.releases.revisions import service_of
+from roost.control.rollouts.applying import Applier, Lines, timeline_of, waiting_of
+from roost.control.rollouts.observing import (
+    CanaryView,
+    observe_canary,
+    replica_keys,
+    with_page_check,
+)
+from roost.control.rollouts.requests import (
     AWAITING_APPROVAL,
-    EXPIRED,
     DeployRequest,
     load_request,
     load_state,
     record_data,
     record_state,
 )
-from roost.control.metrics import AgentMetricsSource
-from roost.control.observing import CanaryView, observe_canary, replica_keys
-from roost.control.plane import OperationError
-from roost.control.releasing import ReleaseError
-from roost.control.revisions import service_of
-from roost.control.scaling_down import ScaleDowns
-from roost.control.slo_gates import with_page_check
-from roost.control.warming import Warmer
+from roost.control.rollouts.scaling_down import ScaleDowns
+from roost.control.rollouts.warming import Warmer
 from roost.control.workspace import Workspace
 from roost.rollout import (
     Decision,
@@ -59,7 +63,6 @@ from roost.rollout import (
     Phase,
     RecordTimeline,
     RolloutState,
-    ScaleCanary,
     SetWeights,
     analyse,
     analysis_due,
@@ -71,7 +74,7 @@ from roost.rollout import (
 from roost.spec import Service
 from roost.store import Conflict, Fence, ReleaseRecord, RolloutRecord, StaleFencingToken, StoreError
 
-log = logging.getLogger("roost.control.rolling")
+log = logging.getLogger("roost.control.rollouts.executor")
 
 TICK_SECONDS = 1.0
 """The longest the loop sleeps: rollouts are looked at least this often."""
@@ -172,8 +175,8 @@ class RolloutExecutor:
             fast=request.fast,
         )
         state = decision.state
-        request = request.with_changes(waiting=_waiting(decision))
-        lines: Lines = [*notes, *_timeline(decision)]
+        request = request.with_changes(waiting=waiting_of(decision))
+        lines: Lines = [*notes, *timeline_of(decision)]
         store = self.ws.store
         if record is None:
             record = store.rollouts.create(
@@ -258,7 +261,7 @@ class RolloutExecutor:
                 return
             request = load_request(record)
             if record.state == AWAITING_APPROVAL:
-                self._expire(record, request)
+                self.applier.expire_approval(record, request)
                 return
             state = load_state(record)
             if state is None:
@@ -307,24 +310,6 @@ class RolloutExecutor:
         self.wake.set()
         return record, ignored
 
-    def _preview(
-        self, agent: AgentApi, record: RolloutRecord, before: RolloutState, state: RolloutState
-    ) -> Lines:
-        """Blue-green: the new revision answers on its own preview port while on preview."""
-        entering = state.phase is Phase.PREVIEW and before.phase is not Phase.PREVIEW
-        leaving = before.phase is Phase.PREVIEW and state.phase is not Phase.PREVIEW
-        if not (entering or leaving):
-            return []
-        rollout = self.applier.spec(record.to_release).rollout
-        port = getattr(rollout, "preview_port", None)
-        if port is None:
-            return []
-        if entering:
-            url = agent.open_preview(record.service, state.canary, port)
-            return [("preview_opened", {"revision": state.canary, "url": url})]
-        agent.close_preview(record.service)
-        return [("preview_closed", {"revision": state.canary})]
-
     # -- applying -------------------------------------------------------------------------------
 
     def _commit(
@@ -341,7 +326,7 @@ class RolloutExecutor:
         lines: Lines = []
         reverted_at = None
         for action in decision.actions:
-            if self._apply(agent, record.service, request.environment, action):
+            if self.applier.apply(agent, record.service, request.environment, action):
                 if isinstance(action, SetWeights) and state.abort is not None:
                     # The router confirmed: traffic is back.
                     reverted_at = reverted_at or self.ws.clock.now()
@@ -352,8 +337,8 @@ class RolloutExecutor:
         if state.abort is not None and reverted_at is not None:
             marked = mark_traffic_reverted(state, at=reverted_at)
             state = marked.state
-            lines.extend(_timeline(marked))
-        lines.extend(self._preview(agent, record, before, state))
+            lines.extend(timeline_of(marked))
+        lines.extend(self.applier.preview(agent, record, before, state))
         if state.phase is Phase.PROMOTED and before.phase is not Phase.PROMOTED:
             lines.extend(self.applier.migrate_schema(record, request.environment))
         wait = decision.wait
@@ -361,7 +346,7 @@ class RolloutExecutor:
             self._wakes[record.id] = wait.until
         else:
             self._wakes.pop(record.id, None)
-        updated = request.with_changes(waiting=_waiting(decision), error=None)
+        updated = request.with_changes(waiting=waiting_of(decision), error=None)
         if state == before and not lines and updated == request:
             return record
         new = self.ws.store.rollouts.transition(
@@ -381,25 +366,8 @@ class RolloutExecutor:
         """Make the router and runtime match the persisted state (all idempotent)."""
         request = load_request(record)
         for action in restore_actions(state, now=self.ws.clock.now()):
-            self._apply(agent, record.service, request.environment, action)
+            self.applier.apply(agent, record.service, request.environment, action)
         self._restored.add(record.id)
-
-    def _apply(self, agent: AgentApi, service: str, environment: str, action: object) -> bool:
-        """Carry out a router or runtime action (weights, canary scale); False for any other
-        kind of action, which lives in the rollout state instead."""
-        if isinstance(action, SetWeights):
-            self.applier.set_weights(agent, service, action.weights)
-            return True
-        if isinstance(action, ScaleCanary):
-            self.applier.scale(
-                agent,
-                service,
-                environment=environment,
-                revision=action.revision,
-                replicas=action.replicas,
-            )
-            return True
-        return False
 
     def _observe(
         self, agent: AgentApi, view: dict[str, Any], spec: Service, state: RolloutState
@@ -413,22 +381,6 @@ class RolloutExecutor:
             now=self.ws.clock.now(),
         )
 
-    def _expire(self, record: RolloutRecord, request: DeployRequest) -> None:
-        expires = self.applier.environment(request.environment).approval.expires_after
-        if expires is None or self.ws.clock.now() < request.requested_at + expires:
-            return
-        lines: Lines = [("approval_expired", {"after_seconds": expires.total_seconds()})]
-        new = self.ws.store.rollouts.transition(
-            record.id,
-            expected_version=record.version,
-            state=EXPIRED,
-            data=record_data(None, request.with_changes(waiting=None)),
-            ended=True,
-            timeline=lines,
-            fence=self.fence(),
-        )
-        self.applier.audit(new, lines, actor="roost")
-
     def _lag(self, seconds: float) -> None:
         self.analysis_lag.append(seconds)
         if len(self.analysis_lag) > 10_000:
@@ -436,12 +388,3 @@ class RolloutExecutor:
 
     def __repr__(self) -> str:
         return f"RolloutExecutor({self.ws.project.project!r}, restored={len(self._restored)})"
-
-
-def _timeline(decision: Decision) -> Lines:
-    return [(a.entry, dict(a.detail)) for a in decision.of_kind(RecordTimeline)]
-
-
-def _waiting(decision: Decision) -> str | None:
-    wait = decision.wait
-    return None if wait is None else wait.reason

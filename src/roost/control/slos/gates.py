@@ -11,12 +11,10 @@ The budget gate is a deploy guard (:class:`roost.control.guards.error_budget.Err
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
-from roost.control.observing import CanaryView
-from roost.control.slo_reports import AgentSliSource, evaluate
+from roost.control.slos.reports import AgentSliSource, evaluate
 from roost.slo import SloTarget
 from roost.slo.gating import page_firing
 from roost.spec import Service
@@ -32,14 +30,3 @@ def page_check(agent: Any, spec: Service, revision: str, *, now: datetime) -> st
     reports = evaluate(targets, AgentSliSource(agent, revision=revision), now=now)
     reason = page_firing(reports, service=spec.name)
     return None if reason is None else f"SLO page alert on the canary's traffic: {reason}"
-
-
-def with_page_check(
-    canary: CanaryView, agent: Any, spec: Service, revision: str, *, now: datetime
-) -> CanaryView:
-    """``canary`` with a failure (which aborts the rollout, reason in its timeline) when
-    :func:`page_check` says so; unchanged otherwise or when it already failed."""
-    if canary.failure is not None:
-        return canary
-    reason = page_check(agent, spec, revision, now=now)
-    return canary if reason is None else dataclasses.replace(canary, failure=reason)
