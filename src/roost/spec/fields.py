@@ -57,12 +57,19 @@ Port = Annotated[
 """A TCP port, 1-65535."""
 
 
-def _port_or_auto(value: Any) -> int | Literal["auto"]:
+def port_or_auto(value: Any, *, at: tuple[str | int, ...] = ()) -> int | Literal["auto"]:
+    """``value`` as a port or ``"auto"``; a located issue (at ``at``) otherwise."""
     if value == "auto" and isinstance(value, str):
         return "auto"
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
         return value
-    raise issue_error(f'expected a port number from 1 to 65535 or "auto", got {describe(value)}')
+    raise issue_error(
+        f'expected a port number from 1 to 65535 or "auto", got {describe(value)}', at=at
+    )
+
+
+def _port_or_auto(value: Any) -> int | Literal["auto"]:
+    return port_or_auto(value)
 
 
 PortOrAuto = Annotated[

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from roost.spec._issues import Issue, did_you_mean
+from roost.spec._issues import Issue, did_you_mean, format_loc
 from roost.spec.fields import describe
 
 
@@ -31,6 +31,7 @@ def check_references(data: Any) -> list[Issue]:
             if isinstance(service, dict):
                 issues += _service_environments(index, service, names)
                 issues += _analysis_steps(index, service, defaults)
+        issues += _listen_ports(services, names)
     return issues
 
 
@@ -110,6 +111,22 @@ def _service_environments(index: int, service: dict[Any, Any], names: list[str])
             if isinstance(name, str) and name not in names:
                 at = ("services", index, "environments", position)
                 issues.append(_unknown_environment(name, at, names))
+    listen = service.get("listen")
+    if isinstance(listen, dict):
+        for name in listen:
+            if not isinstance(name, str):
+                continue
+            at = ("services", index, "listen", name)
+            if name not in names:
+                issues.append(_unknown_environment(name, at, names))
+            elif isinstance(listed, list) and name not in listed:
+                issues.append(
+                    Issue(
+                        f"the service is not deployed to {describe(name)}",
+                        at=at,
+                        hint="add it to the service's environments, or remove this port",
+                    )
+                )
     replicas = service.get("replicas")
     if isinstance(replicas, dict):
         for name in replicas:
@@ -151,3 +168,44 @@ def _analysis_steps(index: int, service: dict[Any, Any], defaults: dict[Any, Any
             )
         )
     return issues
+
+
+def _listen_ports(services: list[Any], names: list[str]) -> list[Issue]:
+    """Every environment of every service has its own router listener: one agent runs them
+    all on this machine, so a fixed port given twice could only be bound once."""
+    issues = []
+    seen: dict[int, tuple[str | int, ...]] = {}
+    for index, service in enumerate(services):
+        if not isinstance(service, dict):
+            continue
+        listed = service.get("environments")
+        runs = [n for n in names if not isinstance(listed, list) or n in listed]
+        listen = service.get("listen")
+        ports: list[tuple[int, tuple[str | int, ...]]] = []
+        if isinstance(listen, dict):
+            ports = [
+                (port, ("services", index, "listen", name))
+                for name, port in listen.items()
+                if _is_port(port) and name in runs
+            ]
+        elif _is_port(listen) and runs:
+            ports = [(listen, ("services", index, "listen"))]
+        for port, at in ports:
+            if port in seen:
+                issues.append(
+                    Issue(
+                        f"port {port} is already the router port at {format_loc(seen[port])}: "
+                        "each environment of each service needs its own",
+                        at=at,
+                        related=seen[port],
+                        hint="give each environment its own port, e.g. "
+                        "`listen: {dev: 8080, staging: 8081}`, or \"auto\"",
+                    )
+                )
+            else:
+                seen[port] = at
+    return issues
+
+
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535

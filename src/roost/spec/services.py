@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema, field_validator, model_validator
 
@@ -22,6 +23,7 @@ from roost.spec.fields import (
     Name,
     PortOrAuto,
     describe,
+    port_or_auto,
 )
 from roost.spec.probes import Probes, Warmup
 from roost.spec.rollouts import BlueGreenRollout, Rollout
@@ -147,6 +149,47 @@ Replicas = Annotated[
 """A replica count, or one per environment (``"*"``: all others; unlisted without ``"*"``: 1)."""
 
 
+def _listen(value: Any) -> int | Literal["auto"] | dict[str, int | Literal["auto"]]:
+    if isinstance(value, dict):
+        ports: dict[str, int | Literal["auto"]] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise issue_error(f"expected an environment name, got {describe(key)}")
+            ports[key] = port_or_auto(item, at=(key,))
+        return ports
+    if isinstance(value, int | str):
+        return port_or_auto(value)
+    raise issue_error(
+        f'expected a port, "auto", or a mapping of environment to port, got {describe(value)}',
+        hint="e.g. `listen: 8080` or `listen: {dev: 8080, staging: 8081}`",
+    )
+
+
+Listen = Annotated[
+    int | Literal["auto"] | dict[str, int | Literal["auto"]],
+    PlainValidator(_listen),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 65535},
+                {"const": "auto", "type": "string"},
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": NAME_PATTERN},
+                    "additionalProperties": {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": 65535},
+                            {"const": "auto", "type": "string"},
+                        ]
+                    },
+                },
+            ]
+        }
+    ),
+]
+"""The router port: one (for the service's first environment), or one per environment."""
+
+
 class Service(SpecModel):
     """How to run one program and roll out new releases of it."""
 
@@ -163,10 +206,12 @@ class Service(SpecModel):
         default="auto",
         description='Port the program listens on; "auto": roost picks one and sets $PORT.',
     )
-    listen: PortOrAuto = Field(
+    listen: Listen = Field(
         default="auto",
         description="Port roost's router listens on for this service, on the local runtime: "
-        'what clients connect to. "auto": a free port, shown by `roost ps`.',
+        'what clients connect to. "auto": a free port, shown by `roost ps`. One port is the '
+        "service's first environment's (the others get free ports); a mapping gives each "
+        "environment its own, e.g. {dev: 8080, staging: 8081}. Two environments never share one.",
     )
     environments: list[str] | None = Field(
         default=None, description="Environments this service is deployed to; null: all."
@@ -242,6 +287,18 @@ class Service(SpecModel):
     def runs_in(self, environment: str) -> bool:
         """Whether the service is deployed to ``environment``."""
         return self.environments is None or environment in self.environments
+
+    def listen_in(self, environment: str, *, order: Sequence[str]) -> int | None:
+        """The port the router listens on for this service in ``environment``; None: a free
+        one. ``order`` is the project's environment names in file order: a single port belongs
+        to the first of them the service runs in (the others get free ports, so two
+        environments never answer on one listener)."""
+        if isinstance(self.listen, dict):
+            value = self.listen.get(environment, "auto")
+        else:
+            first = next((name for name in order if self.runs_in(name)), None)
+            value = self.listen if environment == first else "auto"
+        return value if isinstance(value, int) else None
 
 
 def _duplicates(values: list[str], field: str, key: str, what: str) -> list[Issue]:
