@@ -55,9 +55,13 @@ class SimulatedAgent:
     ready at once, every revision's metrics are healthy."""
 
     url = "http://127.0.0.1:1"
+    environment: str | None = "dev"
 
     def __init__(self) -> None:
         self.services: dict[str, dict[str, Any]] = {}
+
+    def in_environment(self, environment: str) -> SimulatedAgent:
+        return self  # one environment (dev) only
 
     def close(self) -> None:
         pass

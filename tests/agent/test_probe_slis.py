@@ -1,5 +1,6 @@
 """Probe SLIs through a real agent: examples/hello failing 80 % of its requests behind the
-agent's own listener, a probe SLO in roost.yaml, and the agent's ``/v1/services/web/sli``
+agent's own listener, a probe SLO in roost.yaml, and the agent's
+``/v1/environments/dev/services/web/sli``
 answer (then the control plane's SLO evaluation) showing a low probe SLI; the counts survive
 an agent restart."""
 
@@ -53,7 +54,7 @@ class _Caller:
         revision: str | None = None,
     ) -> dict[str, Any]:
         return self.agent.sli_counts(
-            service, window=timedelta(seconds=window), under=under, revision=revision
+            "dev", service, window=timedelta(seconds=window), under=under, revision=revision
         )
 
 
@@ -93,21 +94,23 @@ def test_a_failing_service_shows_a_low_probe_sli(tmp_path: Path) -> None:
             ) as api:
 
                 async def sli() -> dict[str, Any]:
-                    response = await api.get("/v1/services/web/sli", params={"window": 60})
+                    response = await api.get(
+                        "/v1/environments/dev/services/web/sli", params={"window": 60}
+                    )
                     response.raise_for_status()
                     data: dict[str, Any] = response.json()
                     return data
 
                 assert "probes" not in await sli()  # no listener yet: nothing probed
-                await agent.ensure_listener("web")
-                await agent.start_revision(spec)
+                await agent.ensure_listener("dev", "web")
+                await agent.start_revision("dev", spec)
 
                 async def ready() -> bool:
-                    status = agent.runtime.status("web")
+                    status = agent.scope("dev").runtime.status("web")
                     return bool(status and status[0].ready_replicas)
 
                 await _wait(ready, timeout=15, what="web-r1 ready")
-                await agent.set_weights("web", {"web-r1": 100}, fencing_token=None)
+                await agent.set_weights("dev", "web", {"web-r1": 100}, fencing_token=None)
 
                 async def probed() -> bool:
                     probes = (await sli()).get("probes") or {}
@@ -120,7 +123,8 @@ def test_a_failing_service_shows_a_low_probe_sli(tmp_path: Path) -> None:
                 assert probes["good"] / probes["total"] < 0.5, probes
                 # A revision's own counts (a canary's) have none: probes are the service's.
                 own = await api.get(
-                    "/v1/services/web/sli", params={"window": 60, "revision": "web-r1"}
+                    "/v1/environments/dev/services/web/sli",
+                    params={"window": 60, "revision": "web-r1"},
                 )
                 assert "probes" not in own.json()
 
@@ -138,7 +142,7 @@ def test_a_failing_service_shows_a_low_probe_sli(tmp_path: Path) -> None:
             )
             assert canary.error is not None
             assert "not one revision" in canary.error
-            await agent.set_weights("web", {}, fencing_token=None)
+            await agent.set_weights("dev", "web", {}, fencing_token=None)
         finally:
             await agent.stop(grace=0.5)
 
@@ -146,7 +150,9 @@ def test_a_failing_service_shows_a_low_probe_sli(tmp_path: Path) -> None:
         again = Agent(state_dir)
         await again.start()
         try:
-            assert again.sli_counts("web", window=timedelta(minutes=5))["probes"]["total"] >= 30
+            assert (
+                again.sli_counts("dev", "web", window=timedelta(minutes=5))["probes"]["total"] >= 30
+            )
         finally:
             await again.stop(grace=0.5)
 

@@ -9,15 +9,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import Body, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 import roost
-from roost.agent.hosting import Agent, AgentError
+from roost.agent.hosting import ENVIRONMENT_PATTERN, Agent, AgentError
 from roost.runtime import RevisionConflictError, RevisionNotFoundError, RevisionSpec
 from roost.runtime.logquery import LogQueryError, query_logs
 from roost.telemetry import CONTENT_TYPE
+
+ENV = "/v1/environments/{environment}"
+"""Every call about services names its environment: environments are boundaries."""
+
+Environment = Annotated[
+    str, Path(pattern=ENVIRONMENT_PATTERN, description="The environment (as in roost.yaml).")
+]
 
 
 class Listener(BaseModel):
@@ -70,82 +77,103 @@ def create_agent_app(agent: Agent) -> FastAPI:
 
     @app.get("/v1/state")
     async def state() -> dict[str, Any]:
+        """Every environment's services, revisions, weights and listeners."""
         return await agent.state()
 
-    @app.put("/v1/services/{service}/listener")
-    async def listen(service: str, body: Listener) -> dict[str, Any]:
-        port = await agent.ensure_listener(service, body.port)
-        return {"service": service, "port": port, "url": f"http://{agent.host}:{port}"}
+    @app.get(f"{ENV}/state")
+    async def environment_state(environment: Environment) -> dict[str, Any]:
+        return await agent.state(environment)
 
-    @app.put("/v1/services/{service}/revisions/{revision}")
-    async def start_revision(service: str, revision: str, spec: RevisionSpec) -> dict[str, Any]:
+    @app.put(f"{ENV}/services/{{service}}/listener")
+    async def listen(environment: Environment, service: str, body: Listener) -> dict[str, Any]:
+        port = await agent.ensure_listener(environment, service, body.port)
+        return {
+            "environment": environment,
+            "service": service,
+            "port": port,
+            "url": f"http://{agent.host}:{port}",
+        }
+
+    @app.put(f"{ENV}/services/{{service}}/revisions/{{revision}}")
+    async def start_revision(
+        environment: Environment, service: str, revision: str, spec: RevisionSpec
+    ) -> dict[str, Any]:
         if (spec.service, spec.revision) != (service, revision):
             raise AgentError("the spec names another service or revision than the URL")
-        await agent.start_revision(spec)
-        return await agent.state()
+        await agent.start_revision(environment, spec)
+        return await agent.state(environment)
 
-    @app.post("/v1/services/{service}/revisions/{revision}/scale")
-    async def scale(service: str, revision: str, body: Scale) -> dict[str, Any]:
-        await agent.scale(service, revision, body.replicas)
-        return await agent.state()
+    @app.post(f"{ENV}/services/{{service}}/revisions/{{revision}}/scale")
+    async def scale(
+        environment: Environment, service: str, revision: str, body: Scale
+    ) -> dict[str, Any]:
+        await agent.scale(environment, service, revision, body.replicas)
+        return await agent.state(environment)
 
-    @app.delete("/v1/services/{service}/revisions/{revision}")
-    async def stop_revision(service: str, revision: str) -> dict[str, Any]:
-        await agent.stop_revision(service, revision)
-        return await agent.state()
+    @app.delete(f"{ENV}/services/{{service}}/revisions/{{revision}}")
+    async def stop_revision(
+        environment: Environment, service: str, revision: str
+    ) -> dict[str, Any]:
+        await agent.stop_revision(environment, service, revision)
+        return await agent.state(environment)
 
-    @app.put("/v1/services/{service}/weights")
-    async def weights(service: str, body: Weights) -> dict[str, Any]:
-        new = await agent.set_weights(service, body.weights, fencing_token=body.fencing_token)
-        return {"service": service, "weights": new}
+    @app.put(f"{ENV}/services/{{service}}/weights")
+    async def weights(environment: Environment, service: str, body: Weights) -> dict[str, Any]:
+        new = await agent.set_weights(
+            environment, service, body.weights, fencing_token=body.fencing_token
+        )
+        return {"environment": environment, "service": service, "weights": new}
 
-    @app.put("/v1/services/{service}/preview")
-    async def open_preview(service: str, body: Preview) -> dict[str, Any]:
-        port = await agent.open_preview(service, body.revision, body.port)
+    @app.put(f"{ENV}/services/{{service}}/preview")
+    async def open_preview(environment: Environment, service: str, body: Preview) -> dict[str, Any]:
+        port = await agent.open_preview(environment, service, body.revision, body.port)
         return {"service": service, "revision": body.revision, "url": f"http://{agent.host}:{port}"}
 
-    @app.delete("/v1/services/{service}/preview")
-    async def close_preview(service: str) -> dict[str, Any]:
-        return {"service": service, "closed": await agent.close_preview(service)}
+    @app.delete(f"{ENV}/services/{{service}}/preview")
+    async def close_preview(environment: Environment, service: str) -> dict[str, Any]:
+        return {"service": service, "closed": await agent.close_preview(environment, service)}
 
-    @app.get("/v1/services/{service}/revisions/{revision}/metrics")
+    @app.get(f"{ENV}/services/{{service}}/revisions/{{revision}}/metrics")
     async def metrics_summary(
+        environment: Environment,
         service: str,
         revision: str,
         window: Annotated[float, Query(gt=0, le=7 * 86400)] = 60.0,
         samples: Annotated[int, Query(ge=0, le=10_000)] = 0,
     ) -> dict[str, Any]:
         span = timedelta(seconds=window)
-        summary = agent.summary(service, revision, window=span)
-        summary["p95"] = agent.series.latency_quantile(service, revision, 0.95, window=span)
+        scope = agent.scope(environment)
+        summary = scope.summary(service, revision, window=span)
+        summary["p95"] = scope.series.latency_quantile(service, revision, 0.95, window=span)
         if samples:
-            summary["samples"] = agent.series.latency_samples(
+            summary["samples"] = scope.series.latency_samples(
                 service, revision, window=span, limit=samples
             )
         return summary
 
-    @app.get("/v1/services/{service}/sli")
+    @app.get(f"{ENV}/services/{{service}}/sli")
     async def sli_counts(
+        environment: Environment,
         service: str,
         window: Annotated[float, Query(gt=0, le=400 * 86400)],
         under: Annotated[float | None, Query(gt=0)] = None,
         revision: str | None = None,
     ) -> dict[str, Any]:
-        """Requests of every revision of ``service`` (running or not: an SLO is the service's)
-        within ``window`` seconds per status class, and how many were faster than ``under``
-        seconds (only ``revision``'s, when given: a canary's own); the store answers from the
-        history it keeps (a week by default)."""
+        """Requests of every revision of ``service`` in ``environment`` (running or not: an SLO
+        is the service's) within ``window`` seconds per status class, and how many were faster
+        than ``under`` seconds (only ``revision``'s, when given: a canary's own); the store
+        answers from the history it keeps (a week by default)."""
         span = timedelta(seconds=window)
-        return agent.sli_counts(service, window=span, under=under, revision=revision)
+        return agent.sli_counts(environment, service, window=span, under=under, revision=revision)
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        return Response(agent.recorder.render_metrics(), media_type=CONTENT_TYPE)
+        return Response(agent.render_metrics(), media_type=CONTENT_TYPE)
 
     @app.post("/v1/logs/query")
     async def logs_query(body: Annotated[LogQuery, Body()]) -> dict[str, Any]:
         try:
-            result = query_logs(agent.runtime.log_dir, body.sql)
+            result = query_logs(agent.log_dirs(), body.sql)
         except LogQueryError as exc:
             raise AgentError(
                 str(exc), hint="the table is `logs`: time, service, revision, replica, stream, line"

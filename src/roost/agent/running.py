@@ -20,9 +20,9 @@ import uvicorn
 
 from roost.agent.api import create_agent_app
 from roost.agent.heartbeat import heartbeat_forever
-from roost.agent.hosting import Agent
+from roost.agent.hosting import DEFAULT_ENVIRONMENT, Agent
 from roost.clock import RealClock
-from roost.spec import find_project_file
+from roost.spec import SpecError, find_project_file, load_project
 from roost.store import Store
 from roost.traffic import install_uvloop
 
@@ -54,7 +54,13 @@ def run_agent(
 async def _main(state_dir: Path, *, sock: socket.socket, store: Store | None) -> None:
     clock = RealClock()
     # The state directory is <project>/.roost/agent: the project file (for probe SLIs) is two up.
-    agent = Agent(state_dir, clock=clock, project_file=find_project_file(state_dir.parent.parent))
+    project_file = find_project_file(state_dir.parent.parent)
+    agent = Agent(
+        state_dir,
+        clock=clock,
+        project_file=project_file,
+        default_environment=_first_environment(project_file),
+    )
     adopted = await agent.start()
     if adopted:
         log.warning("adopted %d running revision(s)", len(adopted))
@@ -80,6 +86,17 @@ async def _main(state_dir: Path, *, sock: socket.socket, store: Store | None) ->
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await agent.stop(stop_workloads=True)
+
+
+def _first_environment(project_file: Path | None) -> str:
+    """The project's first environment: the one a routes.json from before environments were
+    boundaries belongs to (it was the only one ``roost up`` started)."""
+    if project_file is not None:
+        try:
+            return next(iter(load_project(project_file).environments))
+        except (SpecError, OSError, StopIteration) as exc:
+            log.warning("default environment unknown (%s); using %r", exc, DEFAULT_ENVIRONMENT)
+    return DEFAULT_ENVIRONMENT
 
 
 async def _snapshots(agent: Agent) -> None:

@@ -174,6 +174,8 @@ class SyntheticProber:
         self._port_of = port_of
         self._serving = serving
         self._targets: list[ProbeTarget] = []
+        self.environments: list[str] = []
+        """The project's environment names in file order (from the last good read)."""
         self._seen: tuple[int, int] | None = None  # the project file's (mtime_ns, size)
         self._tasks: dict[tuple[ProbeTarget, int], asyncio.Task[None]] = {}
         self._last: dict[tuple[str, str], ProbeOutcome] = {}
@@ -252,6 +254,7 @@ class SyntheticProber:
         except SpecError as exc:
             log.warning("%s has problems; probes go on as they were:\n%s", path, exc)
             return
+        self.environments = list(project.environments)
         targets = probe_targets(project)
         if targets != self._targets:
             log.info("probing %s", ", ".join(f"{t.service}{t.path}" for t in targets) or "nothing")

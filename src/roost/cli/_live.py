@@ -76,7 +76,9 @@ def render(view: dict[str, Any], ps: dict[str, Any] | None) -> RenderableType:
     table = Table("revision", "role", "weight", "rps", "errors", "p99", box=None)
     revisions = {}
     if ps is not None:
-        service = (ps.get("services") or {}).get(view["service"]) or {}
+        # The rollout's own environment: the same release may run in another one.
+        scope = (ps.get("environments") or {}).get(view["environment"]) or {}
+        service = (scope.get("services") or {}).get(view["service"]) or {}
         revisions = {r["revision"]: r for r in service.get("revisions") or []}
     for name, role in ((view.get("stable"), "stable"), (view.get("canary"), "canary")):
         if not name:

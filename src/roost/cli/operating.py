@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.table import Table
@@ -132,8 +133,20 @@ def _fmt(value: float | None, scale: float = 1.0, unit: str = "") -> str:
     return "—" if value is None else f"{value * scale:.1f}{unit}"
 
 
+def _by_environment(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(environment, services) pairs of a whole agent's state, or of one environment's."""
+    environments = state.get("environments")
+    if isinstance(environments, dict):
+        return [(str(env), scope.get("services") or {}) for env, scope in environments.items()]
+    return [(str(state.get("environment") or "—"), state.get("services") or {})]
+
+
 def _print_ps(state: dict[str, Any], source: str) -> None:
+    services = [
+        (env, name, svc) for env, scope in _by_environment(state) for name, svc in scope.items()
+    ]
     table = Table(
+        "env",
         "service",
         "listen",
         "revision",
@@ -146,12 +159,13 @@ def _print_ps(state: dict[str, Any], source: str) -> None:
         "p99",
         title=f"roost ps ({source})",
     )
-    for name, svc in state.get("services", {}).items():
+    for env, name, svc in services:
         revisions = svc.get("revisions") or [{}]
         for i, rev in enumerate(revisions):
             metrics = rev.get("metrics") or {}
             replicas = rev.get("replicas", [])
             table.add_row(
+                env if i == 0 else "",
                 name if i == 0 else "",
                 (svc.get("url") or "—") if i == 0 else "",
                 rev.get("revision", "—"),
@@ -170,12 +184,13 @@ def _print_ps(state: dict[str, Any], source: str) -> None:
             f"agent {beat.get('node')}: {condition}, last heartbeat {beat.get('renewed_at')}",
             markup=False,
         )
-    for name, svc in state.get("services", {}).items():
+    for env, name, svc in services:
         for rev in svc.get("revisions", []):
             for replica in rev.get("replicas", []):
                 if replica.get("last_exit") and replica.get("state") != "Running":
                     console.print(
-                        f"  {name}/{rev['revision']}#{replica['index']}: {replica['state']}, "
+                        f"  {env}/{name}/{rev['revision']}#{replica['index']}: "
+                        f"{replica['state']}, "
                         f"{replica['last_exit']}",
                         markup=False,
                     )
@@ -231,8 +246,10 @@ def weights(
     assignments: Annotated[list[str], typer.Argument(help="REVISION=PERCENT, adding up to 100.")],
     project: ProjectOpt = None,
     api: ApiOpt = None,
+    environment: EnvOpt = None,
 ) -> None:
-    """Move traffic: replace SERVICE's weights in one atomic router update."""
+    """Move traffic: replace SERVICE's weights in one environment's router (default: the
+    first), in one atomic update."""
     parsed: dict[str, int] = {}
     for item in assignments:
         name, sep, value = item.partition("=")
@@ -240,7 +257,8 @@ def weights(
             fail(f"{item!r} is not REVISION=PERCENT", hint="e.g. shop-r1=80 shop-r2=20", code=2)
         parsed[name] = int(value)
     base = api_url(api, project)
-    result = call("PUT", f"{base}/api/v1/services/{service}/weights", json={"weights": parsed})
+    body = {"weights": parsed, "environment": environment}
+    result = call("PUT", f"{base}/api/v1/services/{service}/weights", json=body)
     shown = ", ".join(f"{k}={v}%" for k, v in result["weights"].items())
     console.print(f"{service}: {shown}", markup=False)
 
@@ -250,10 +268,12 @@ def stop(
     revision: Annotated[str, typer.Argument(help="Revision to stop (it must have weight 0).")],
     project: ProjectOpt = None,
     api: ApiOpt = None,
+    environment: EnvOpt = None,
 ) -> None:
-    """Drain and stop one revision of SERVICE."""
+    """Drain and stop one revision of SERVICE (in one environment, default: the first)."""
     base = api_url(api, project)
-    call("DELETE", f"{base}/api/v1/services/{service}/revisions/{revision}", timeout=120)
+    query = "" if environment is None else f"?environment={quote(environment, safe='')}"
+    call("DELETE", f"{base}/api/v1/services/{service}/revisions/{revision}{query}", timeout=120)
     console.print(f"stopped {service}/{revision}", markup=False)
 
 

@@ -12,6 +12,7 @@ line (a replica printing while the query runs) is skipped, not an error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,20 +39,22 @@ class LogQueryResult(NamedTuple):
     rows: list[tuple[Any, ...]]
 
 
-def query_logs(log_dir: Path, sql: str) -> LogQueryResult:
-    """Run ``sql`` against the view ``logs`` over every log file under ``log_dir``.
+def query_logs(log_dir: Path | Sequence[Path], sql: str) -> LogQueryResult:
+    """Run ``sql`` against the view ``logs`` over every log file under ``log_dir`` (or under
+    each of several directories: an agent keeps one per environment).
 
     Times are in UTC. Raises :class:`LogQueryError` for SQL DuckDB rejects (syntax, unknown
     column, type errors), with DuckDB's message.
     """
-    files = any(Path(log_dir).glob("**/*.jsonl*"))
+    dirs = [Path(log_dir)] if isinstance(log_dir, str | Path) else [Path(d) for d in log_dir]
+    used = [d for d in dirs if any(d.glob("**/*.jsonl*"))]
     with duckdb.connect(":memory:") as con:
         con.execute("SET TimeZone = 'UTC'")
-        if files:
-            pattern = _sql_string(str(Path(log_dir) / "**" / "*.jsonl*"))
-            # The only interpolated value is the directory, quoted as an SQL string literal.
+        if used:
+            patterns = ", ".join(_sql_string(str(d / "**" / "*.jsonl*")) for d in used)
+            # The only interpolated values are the directories, quoted as SQL string literals.
             source = (
-                f"SELECT * FROM read_json({pattern}, format = 'newline_delimited', "  # noqa: S608
+                f"SELECT * FROM read_json([{patterns}], format = 'newline_delimited', "  # noqa: S608
                 f"columns = {_COLUMNS}, ignore_errors = true)"
             )
         else:

@@ -116,14 +116,14 @@ def _service_environments(index: int, service: dict[Any, Any], names: list[str])
         for name in listen:
             if not isinstance(name, str):
                 continue
-            at = ("services", index, "listen", name)
+            where: tuple[str | int, ...] = ("services", index, "listen", name)
             if name not in names:
-                issues.append(_unknown_environment(name, at, names))
+                issues.append(_unknown_environment(name, where, names))
             elif isinstance(listed, list) and name not in listed:
                 issues.append(
                     Issue(
                         f"the service is not deployed to {describe(name)}",
-                        at=at,
+                        at=where,
                         hint="add it to the service's environments, or remove this port",
                     )
                 )
@@ -188,7 +188,7 @@ def _listen_ports(services: list[Any], names: list[str]) -> list[Issue]:
                 for name, port in listen.items()
                 if _is_port(port) and name in runs
             ]
-        elif _is_port(listen) and runs:
+        elif isinstance(listen, int) and _is_port(listen) and runs:
             ports = [(listen, ("services", index, "listen"))]
         for port, at in ports:
             if port in seen:
@@ -199,7 +199,7 @@ def _listen_ports(services: list[Any], names: list[str]) -> list[Issue]:
                         at=at,
                         related=seen[port],
                         hint="give each environment its own port, e.g. "
-                        "`listen: {dev: 8080, staging: 8081}`, or \"auto\"",
+                        '`listen: {dev: 8080, staging: 8081}`, or "auto"',
                     )
                 )
             else:

@@ -14,7 +14,7 @@ resets them, which Prometheus' ``rate()`` handles.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -61,7 +61,10 @@ class PrometheusMetrics:
     in any thread — a scrape racing a request sees it or not, never a torn count.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, environment: str | None = None) -> None:
+        # ``environment``: a label on every series, so that one scrape of an agent that runs
+        # several environments tells their traffic apart (see :func:`render_all`).
+        self.environment = environment
         self._series: dict[tuple[str, str], _Counts] = {}
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
@@ -82,29 +85,53 @@ class PrometheusMetrics:
 
     def collect(self) -> Iterator[Metric]:
         """The metric families, for prometheus-client's registry."""
-        requests = CounterMetricFamily(
-            "roost_requests",
-            "Requests proxied, by service, revision and status class (error: no response).",
-            labels=("service", "revision", "code_class"),
-        )
-        duration = HistogramMetricFamily(
-            "roost_request_duration_seconds",
-            "Time from a request's first byte received to its response's last byte sent.",
-            labels=("service", "revision"),
-        )
-        for (service, revision), counts in sorted(self._series.items()):
+        return _families([self])
+
+    def render(self) -> bytes:
+        """The registry in Prometheus text format 0.0.4 (:data:`CONTENT_TYPE`)."""
+        return generate_latest(self.registry)
+
+
+class _Merged:
+    def __init__(self, sources: list[PrometheusMetrics]) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        return _families(self.sources)
+
+
+def render_all(sources: Iterable[PrometheusMetrics]) -> bytes:
+    """Several recorders' series in one exposition (one family per metric name, as the format
+    requires): an agent's environments, each labelled with its ``environment``."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Merged(list(sources)))
+    return generate_latest(registry)
+
+
+def _families(sources: list[PrometheusMetrics]) -> Iterator[Metric]:
+    scoped = any(source.environment is not None for source in sources)
+    first: tuple[str, ...] = ("environment",) if scoped else ()
+    requests = CounterMetricFamily(
+        "roost_requests",
+        "Requests proxied, by service, revision and status class (error: no response).",
+        labels=(*first, "service", "revision", "code_class"),
+    )
+    duration = HistogramMetricFamily(
+        "roost_request_duration_seconds",
+        "Time from a request's first byte received to its response's last byte sent.",
+        labels=(*first, "service", "revision"),
+    )
+    for source in sources:
+        scope = [source.environment or ""] if scoped else []
+        for (service, revision), counts in sorted(source._series.items()):
             for name, value in zip(CODE_CLASSES, list(counts.classes), strict=True):
                 if value:
-                    requests.add_metric([service, revision, name], value)
+                    requests.add_metric([*scope, service, revision, name], value)
             cumulative = 0
             buckets = []
             for le, value in zip(_LE, list(counts.buckets), strict=True):
                 cumulative += value
                 buckets.append((le, cumulative))
-            duration.add_metric([service, revision], buckets, counts.total_latency)
-        yield requests
-        yield duration
-
-    def render(self) -> bytes:
-        """The registry in Prometheus text format 0.0.4 (:data:`CONTENT_TYPE`)."""
-        return generate_latest(self.registry)
+            duration.add_metric([*scope, service, revision], buckets, counts.total_latency)
+    yield requests
+    yield duration

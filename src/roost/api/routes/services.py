@@ -39,6 +39,7 @@ class StartRevision(BaseModel):
 
 class SetWeights(BaseModel):
     weights: dict[str, Annotated[int, Field(ge=0, le=100)]]
+    environment: str | None = Field(default=None, description="Default: the first one.")
     actor: str | None = None
 
 
@@ -47,7 +48,7 @@ class LogQuery(BaseModel):
 
 
 @router.get("/ps")
-def ps(request: Request) -> dict[str, Any]:
+def ps(request: Request, environment: str | None = None) -> dict[str, Any]:
     """Revisions, replicas, probe states, weights and per-revision rps / error ratio / p99,
     plus the agent's heartbeat: a node lease that nobody renewed for its duration means the
     agent is gone (NotReady), however quiet a live one may be."""
@@ -65,7 +66,7 @@ def ps(request: Request) -> dict[str, Any]:
                 }
             )
     try:
-        state = plane.ps()
+        state = plane.ps(environment)
     except AgentUnavailable as exc:
         # The agent is down: say so with its last heartbeat instead of only "unreachable".
         raise OperationError(
@@ -105,13 +106,19 @@ def start_revision(service: str, request: Request, body: StartRevision) -> dict[
 @router.put("/services/{service}/weights")
 def set_weights(service: str, request: Request, body: SetWeights) -> dict[str, Any]:
     """Replace the service's weights in one atomic, fenced router update."""
-    return {"service": service, "weights": _plane(request).set_weights(service, body.weights)}
+    weights = _plane(request).set_weights(
+        service, body.weights, environment=body.environment, actor=body.actor
+    )
+    return {"service": service, "weights": weights}
 
 
 @router.delete("/services/{service}/revisions/{revision}")
-def stop_revision(service: str, revision: str, request: Request) -> dict[str, Any]:
-    """Drain and stop a revision that no longer carries traffic."""
-    _plane(request).stop_revision(service, revision)
+def stop_revision(
+    service: str, revision: str, request: Request, environment: str | None = None
+) -> dict[str, Any]:
+    """Drain and stop a revision that no longer carries traffic (in ``environment``, default:
+    the first one)."""
+    _plane(request).stop_revision(service, revision, environment=environment)
     return {"service": service, "revision": revision, "stopped": True}
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -42,11 +43,26 @@ def find_agent(state_dir: Path) -> str | None:
 
 
 class AgentClient:
-    """Calls to one agent. Use as a context manager (it holds a connection pool)."""
+    """Calls to one agent. Use as a context manager (it holds a connection pool).
 
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    Environments are boundaries: every call about a service goes to one environment's part of
+    the agent — the client's ``environment``; :meth:`in_environment` gives a client for
+    another one (sharing this one's connections). ``state()`` of a client without an
+    environment is the whole agent (every environment).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        environment: str | None = None,
+        _http: httpx.Client | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.environment = environment
+        self._owns = _http is None
+        self._http = _http or httpx.Client(base_url=self.url, timeout=timeout)
 
     @classmethod
     def for_project(cls, state_dir: Path, *, timeout: float = 30.0) -> AgentClient:
@@ -55,8 +71,13 @@ class AgentClient:
             raise AgentUnavailable(f"no agent is running for this project ({state_dir})")
         return cls(url, timeout=timeout)
 
+    def in_environment(self, environment: str) -> AgentClient:
+        """A client for ``environment``'s services; closing it leaves the connections open."""
+        return AgentClient(self.url, environment=environment, _http=self._http)
+
     def close(self) -> None:
-        self._http.close()
+        if self._owns:
+            self._http.close()
 
     def __enter__(self) -> AgentClient:
         return self
@@ -82,6 +103,16 @@ class AgentClient:
             raise AgentRefused(message, status=response.status_code, hint=body.get("hint"))
         return response.json()
 
+    def _service(self, service: str, rest: str = "") -> str:
+        """The URL path of ``service`` in this client's environment (names escaped)."""
+        if self.environment is None:
+            raise TypeError("an agent call about a service needs an environment (in_environment)")
+        env, name = quote(self.environment, safe=""), quote(service, safe="")
+        return f"/v1/environments/{env}/services/{name}{rest}"
+
+    def _revision(self, service: str, revision: str, rest: str = "") -> str:
+        return self._service(service, f"/revisions/{quote(revision, safe='')}{rest}")
+
     def healthy(self) -> bool:
         try:
             return bool(self._call("GET", "/healthz").get("status") == "ok")
@@ -89,18 +120,24 @@ class AgentClient:
             return False
 
     def state(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/v1/state")
+        """This client's environment (``{"environment", "services"}``), or the whole agent
+        (``{"default_environment", "environments": {name: {"services": ...}}}``)."""
+        if self.environment is None:
+            result: dict[str, Any] = self._call("GET", "/v1/state")
+        else:
+            env = quote(self.environment, safe="")
+            result = self._call("GET", f"/v1/environments/{env}/state")
         return result
 
     def ensure_listener(self, service: str, port: int = 0) -> int:
         return int(
-            self._call("PUT", f"/v1/services/{service}/listener", json={"port": port})["port"]
+            self._call("PUT", self._service(service, "/listener"), json={"port": port})["port"]
         )
 
     def start_revision(self, spec_json: str, *, service: str, revision: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
             "PUT",
-            f"/v1/services/{service}/revisions/{revision}",
+            self._revision(service, revision),
             content=spec_json,
             headers={"content-type": "application/json"},
         )
@@ -108,39 +145,35 @@ class AgentClient:
 
     def scale(self, service: str, revision: str, replicas: int) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
-            "POST",
-            f"/v1/services/{service}/revisions/{revision}/scale",
-            json={"replicas": replicas},
+            "POST", self._revision(service, revision, "/scale"), json={"replicas": replicas}
         )
         return result
 
     def stop_revision(self, service: str, revision: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            "DELETE", f"/v1/services/{service}/revisions/{revision}"
-        )
+        result: dict[str, Any] = self._call("DELETE", self._revision(service, revision))
         return result
 
     def set_weights(
         self, service: str, weights: Mapping[str, int], *, fencing_token: int | None
     ) -> dict[str, int]:
         body = {"weights": dict(weights), "fencing_token": fencing_token}
-        result = self._call("PUT", f"/v1/services/{service}/weights", json=body)
+        result = self._call("PUT", self._service(service, "/weights"), json=body)
         return {str(k): int(v) for k, v in result["weights"].items()}
 
     def open_preview(self, service: str, revision: str, port: int = 0) -> str:
         """Serve ``revision`` alone on ``port``; returns the preview URL."""
         body = {"revision": revision, "port": port}
-        return str(self._call("PUT", f"/v1/services/{service}/preview", json=body)["url"])
+        return str(self._call("PUT", self._service(service, "/preview"), json=body)["url"])
 
     def close_preview(self, service: str) -> bool:
-        return bool(self._call("DELETE", f"/v1/services/{service}/preview")["closed"])
+        return bool(self._call("DELETE", self._service(service, "/preview"))["closed"])
 
     def metrics(
         self, service: str, revision: str, *, window: float, samples: int = 0
     ) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
             "GET",
-            f"/v1/services/{service}/revisions/{revision}/metrics",
+            self._revision(service, revision, "/metrics"),
             params={"window": window, "samples": samples},
         )
         return result
@@ -153,15 +186,15 @@ class AgentClient:
         under: float | None = None,
         revision: str | None = None,
     ) -> dict[str, Any]:
-        """Per-class request counts of all of ``service``'s revisions (or ``revision``'s) over
-        ``window`` seconds, and how many were faster than ``under`` seconds: the SLO engine's
-        question."""
+        """Per-class request counts of all of ``service``'s revisions (or ``revision``'s) in
+        this client's environment over ``window`` seconds, and how many were faster than
+        ``under`` seconds: the SLO engine's question."""
         params: dict[str, float | str] = {"window": window}
         if under is not None:
             params["under"] = under
         if revision is not None:
             params["revision"] = revision
-        result: dict[str, Any] = self._call("GET", f"/v1/services/{service}/sli", params=params)
+        result: dict[str, Any] = self._call("GET", self._service(service, "/sli"), params=params)
         return result
 
     def query_logs(self, sql: str) -> dict[str, Any]:
@@ -169,4 +202,5 @@ class AgentClient:
         return result
 
     def __repr__(self) -> str:
-        return f"AgentClient({self.url!r})"
+        scope = "" if self.environment is None else f", environment={self.environment!r}"
+        return f"AgentClient({self.url!r}{scope})"

@@ -12,6 +12,12 @@ class AgentApi(Protocol):
     """The agent calls the executor makes (:class:`~roost.control.dataplane.agents.AgentClient`)."""
 
     url: str
+    environment: str | None
+    """The environment the service calls go to (None: only ``state()`` of the whole agent)."""
+
+    def in_environment(self, environment: str) -> AgentApi:
+        """The same agent, for ``environment``'s services (environments are boundaries)."""
+        ...
 
     def close(self) -> None: ...
 

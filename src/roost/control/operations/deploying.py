@@ -140,7 +140,7 @@ class Deployments:
             overrides={k: v for k, v in (overrides or {}).items() if v is not None},
             leading=self.leading(),
             deploy_locks=self.plane.deploy_locks,
-            read_stable=lambda: self.stable(spec.name),
+            read_stable=lambda: self.stable(spec.name, env_name),
             read_slo_reports=lambda: self.plane.slos.reports()[1],
         )
 
@@ -151,9 +151,10 @@ class Deployments:
             raise refuse(result)
         return result
 
-    def stable(self, service: str) -> str | None:
-        """The revision with most of ``service``'s traffic now, as the agent says."""
-        with self.executor.agent() as agent:
+    def stable(self, service: str, environment: str) -> str | None:
+        """The revision with most of ``service``'s traffic in ``environment`` now, as the agent
+        says (another environment's router is never asked: each has its own stable revision)."""
+        with self.executor.agent(environment) as agent:
             return current_revision(agent.state(), service)
 
     def view(self, record: RolloutRecord) -> dict[str, Any]:
@@ -265,7 +266,7 @@ class Deployments:
             return self.view(
                 self.executor.begin(
                     release=self.executor.applier.release(record.to_release),
-                    stable=self.stable(record.service),
+                    stable=self.stable(record.service, record.environment),
                     request=request,
                     record=record,
                     notes=[note],

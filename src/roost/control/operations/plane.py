@@ -42,8 +42,16 @@ class ControlPlane:
     def _fence_token(self) -> int | None:
         return self.leadership.fence.token if self.leadership is not None else None
 
-    def _agent(self) -> AgentClient:
-        return AgentClient.for_project(self.agent_dir)
+    def _agent(self, environment: str | None = None) -> AgentClient:
+        """The agent; for ``environment``'s services when given (environments are boundaries:
+        each has its own revisions, listeners and weights there)."""
+        client = AgentClient.for_project(self.agent_dir)
+        return client if environment is None else client.in_environment(environment)
+
+    def _listen_port(self, service: Service, environment: str) -> int:
+        """The router port of ``service`` in ``environment`` from roost.yaml (0: a free one)."""
+        port = service.listen_in(environment, order=list(self.ws.project.environments))
+        return int(port or 0)
 
     def service(self, name: str) -> Service:
         """The service ``name`` of roost.yaml (404 for an unknown one)."""
@@ -78,9 +86,15 @@ class ControlPlane:
 
     # -- operations -----------------------------------------------------------------------------
 
-    def ps(self) -> dict[str, Any]:
+    def ps(self, environment: str | None = None) -> dict[str, Any]:
+        """Every environment's services (``environments``), and ``environment``'s (default:
+        the first one) as ``services``."""
+        env_name, _ = self.environment(environment)
         with self._agent() as agent:
             state = agent.state()
+        chosen = (state.get("environments") or {}).get(env_name) or {}
+        state["environment"] = env_name
+        state["services"] = chosen.get("services", {})
         state["agent"] = {"url": agent.url}
         return state
 
@@ -90,13 +104,12 @@ class ControlPlane:
         release cut now (the first deploy of a service goes straight to full traffic)."""
         env_name, _ = self.environment(environment)
         started = []
-        with self._agent() as agent:
+        with self._agent(env_name) as agent:
             state = agent.state()["services"]
             for service in self.ws.project.services:
                 if not service.runs_in(env_name):
                     continue
-                listen = service.listen if isinstance(service.listen, int) else 0
-                agent.ensure_listener(service.name, listen)
+                agent.ensure_listener(service.name, self._listen_port(service, env_name))
                 if state.get(service.name, {}).get("revisions"):
                     continue
                 deployed = self._last_promoted(service.name, env_name)
@@ -106,7 +119,7 @@ class ControlPlane:
                 if deployed is None:
                     self._record_first_deploy(service.name, env_name, revision, actor=actor)
                 started.append(revision)
-            return {"environment": env_name, "started": started, **agent.state()}
+            return {"started": started, **agent.state()}
 
     def _last_promoted(self, service: str, environment: str) -> str | None:
         """The release the store says runs ``service`` in ``environment``, if any."""
@@ -171,9 +184,8 @@ class ControlPlane:
             root=self.ws.root,
             replicas=replicas,
         )
-        with self._agent() as agent:
-            listen = service.listen if isinstance(service.listen, int) else 0
-            agent.ensure_listener(service.name, listen)
+        with self._agent(env_name) as agent:
+            agent.ensure_listener(service.name, self._listen_port(service, env_name))
             before = agent.state()["services"].get(service.name, {})
             agent.start_revision(spec.model_dump_json(), service=service.name, revision=record.id)
             first = not before.get("revisions")
@@ -188,36 +200,62 @@ class ControlPlane:
         return record.id
 
     def set_weights(
-        self, service_name: str, weights: Mapping[str, int], *, actor: str | None = None
+        self,
+        service_name: str,
+        weights: Mapping[str, int],
+        *,
+        environment: str | None = None,
+        actor: str | None = None,
     ) -> dict[str, int]:
+        """Replace ``service``'s weights in ``environment`` (default: the first one)."""
         service = self.service(service_name)
+        env_name, _ = self.environment(environment)
         total = sum(weights.values())
         if total != 100:
             raise OperationError(
                 f"weights add up to {total}, not 100", hint="e.g. web-r1=80 web-r2=20"
             )
-        with self._agent() as agent:
+        with self._agent(env_name) as agent:
             new = agent.set_weights(service.name, weights, fencing_token=self._fence_token())
-        self._event("dev.roost.traffic.weights", service.name, {"weights": new}, actor)
+        self._event(
+            "dev.roost.traffic.weights",
+            service.name,
+            {"weights": new, "environment": env_name},
+            actor,
+        )
         return new
 
-    def stop_revision(self, service_name: str, revision: str, *, actor: str | None = None) -> None:
+    def stop_revision(
+        self,
+        service_name: str,
+        revision: str,
+        *,
+        environment: str | None = None,
+        actor: str | None = None,
+    ) -> None:
         service = self.service(service_name)
-        with self._agent() as agent:
+        env_name, _ = self.environment(environment)
+        with self._agent(env_name) as agent:
             agent.stop_revision(service.name, revision)
-        self._event("dev.roost.revision.stopped", service.name, {"revision": revision}, actor)
+        self._event(
+            "dev.roost.revision.stopped",
+            service.name,
+            {"revision": revision, "environment": env_name},
+            actor,
+        )
 
     def adopt(self) -> list[str]:
         """After a (re)start: record what the agent is already running. Nothing is restarted:
         the data plane kept serving while the control plane was away."""
         try:
             with self._agent() as agent:
-                services = agent.state()["services"]
+                environments = agent.state().get("environments") or {}
         except Exception:  # no agent yet: nothing to adopt
             return []
         found = [
-            f"{name}/{rev['revision']}"
-            for name, svc in services.items()
+            f"{env}/{name}/{rev['revision']}"
+            for env, scope in environments.items()
+            for name, svc in (scope.get("services") or {}).items()
             for rev in svc.get("revisions", [])
         ]
         if found:

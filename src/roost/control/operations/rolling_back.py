@@ -52,7 +52,7 @@ class Rollbacks:
         executor = ops.executor
         spec, env_name, env = ops.target(service, environment)
         ops.check(ROLLBACK_GUARDS, ops.context(spec, env_name, env, actor=actor, rollback=True))
-        running = ops.stable(spec.name)
+        running = ops.stable(spec.name, env_name)
         if running is None:
             raise OperationError(
                 f"{spec.name} runs nothing in {env_name}: there is nothing to roll back",

@@ -68,6 +68,10 @@ class Applier:
     def environment(self, name: str) -> Environment:
         return self.ws.project.environments.get(name) or Environment()
 
+    def listen_port(self, service: Service, environment: str) -> int:
+        """The router port of ``service`` in ``environment`` (0: a free one)."""
+        return service.listen_in(environment, order=list(self.ws.project.environments)) or 0
+
     def set_weights(self, agent: AgentApi, service: str, weights: dict[str, int]) -> None:
         """One atomic, fenced router update."""
         try:
@@ -83,8 +87,9 @@ class Applier:
     def scale(
         self, agent: AgentApi, service: str, *, environment: str, revision: str, replicas: int
     ) -> None:
-        """Run ``replicas`` replicas of ``revision``: scale it, or start it from its release
-        (code, config snapshot and pinned secrets) when the agent does not run it."""
+        """Run ``replicas`` replicas of ``revision`` in ``environment``: scale it, or start it
+        from its release (code, config snapshot and pinned secrets) when it does not run there."""
+        agent = agent.in_environment(environment)
         try:
             agent.scale(service, revision, replicas)
             return
@@ -99,8 +104,7 @@ class Applier:
             root=self.ws.root,
             replicas=replicas,
         )
-        listen = service_of(release).listen
-        agent.ensure_listener(service, listen if isinstance(listen, int) else 0)
+        agent.ensure_listener(service, self.listen_port(service_of(release), environment))
         agent.start_revision(spec.model_dump_json(), service=service, revision=revision)
 
     def apply(self, agent: AgentApi, service: str, environment: str, action: object) -> bool:

@@ -40,7 +40,9 @@ from roost.control.releases.releasing import ReleaseError
 from roost.control.releases.revisions import service_of
 from roost.control.rollouts.applying import Applier, Lines, timeline_of, waiting_of
 from roost.control.rollouts.observing import (
+    AgentState,
     CanaryView,
+    environment_view,
     observe_canary,
     replica_keys,
     with_page_check,
@@ -145,10 +147,12 @@ class RolloutExecutor:
             yield
 
     @contextmanager
-    def agent(self) -> Iterator[AgentApi]:
+    def agent(self, environment: str | None = None) -> Iterator[AgentApi]:
+        """The agent, for ``environment``'s services when given (every rollout step talks to
+        its own environment only: a canary in staging never touches dev's router)."""
         client = self._connect()
         try:
-            yield client
+            yield client if environment is None else client.in_environment(environment)
         finally:
             client.close()
 
@@ -204,7 +208,7 @@ class RolloutExecutor:
         self.applier.audit(record, lines, actor=request.requested_by)
         with self._locked(record.id):
             try:
-                with self.agent() as agent:
+                with self.agent(request.environment) as agent:
                     self._restore(agent, record, state)
             except (AgentUnavailable, AgentRefused, ReleaseError) as exc:
                 # The record is there: the loop retries the restore on its next tick.
@@ -224,7 +228,11 @@ class RolloutExecutor:
             with self.agent() as agent:
                 view = agent.state()
                 for record in records:
-                    self._step_safely(agent, record, view)
+                    self._step_safely(
+                        agent.in_environment(record.environment),
+                        record,
+                        environment_view(view, record.environment),
+                    )
                 self._scale_downs.sweep(agent, view, active=records)
                 self.warmer.retain(replica_keys(view))
         except (AgentUnavailable, StoreError, OperationError) as exc:
@@ -242,7 +250,7 @@ class RolloutExecutor:
         due = [(when - now).total_seconds() for when in list(self._wakes.values())]
         return max(MIN_SLEEP, min([TICK_SECONDS, *due]))
 
-    def _step_safely(self, agent: AgentApi, record: RolloutRecord, view: dict[str, Any]) -> None:
+    def _step_safely(self, agent: AgentApi, record: RolloutRecord, view: AgentState) -> None:
         try:
             self.step(agent, record, view)
         except Conflict:
@@ -252,7 +260,7 @@ class RolloutExecutor:
         except (AgentRefused, AgentUnavailable, ReleaseError, StoreError, ValueError) as exc:
             log.warning("rollout %s: %s", record.id, exc)
 
-    def step(self, agent: AgentApi, record: RolloutRecord, view: dict[str, Any]) -> None:
+    def step(self, agent: AgentApi, record: RolloutRecord, view: AgentState) -> None:
         """One decision for ``record``: observe, analyse if due, decide, apply, persist."""
         with self._locked(record.id):
             record = self.ws.store.rollouts.get(record.id)
@@ -288,7 +296,9 @@ class RolloutExecutor:
     def command(self, rollout_id: str, command: HumanCommand) -> tuple[RolloutRecord, list[str]]:
         """Apply a person's command now; the record after it and why parts were ignored."""
         self.require_leading()
-        with self._locked(rollout_id), self.agent() as agent:
+        with self._locked(rollout_id):
+            environment = self.ws.store.rollouts.get(rollout_id).environment
+        with self._locked(rollout_id), self.agent(environment) as agent:
             record = self.ws.store.rollouts.get(rollout_id)
             state = load_state(record)
             if state is None or not record.active:
@@ -370,7 +380,7 @@ class RolloutExecutor:
         self._restored.add(record.id)
 
     def _observe(
-        self, agent: AgentApi, view: dict[str, Any], spec: Service, state: RolloutState
+        self, agent: AgentApi, view: AgentState, spec: Service, state: RolloutState
     ) -> CanaryView:
         return observe_canary(
             view,

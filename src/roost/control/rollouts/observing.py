@@ -27,6 +27,22 @@ AgentState = Mapping[str, Any]
 """The agent's ``/v1/state`` document."""
 
 
+def environment_view(view: AgentState, environment: str) -> AgentState:
+    """One environment's part of the whole agent's state (``{"services": ...}``): what the
+    helpers below read. A view that already is one environment's is returned as it is."""
+    if "environments" not in view:
+        return view
+    found = (view.get("environments") or {}).get(environment)
+    return found if isinstance(found, Mapping) else {"environment": environment, "services": {}}
+
+
+def environment_views(view: AgentState) -> dict[str, AgentState]:
+    """Every environment's part of the whole agent's state, by name."""
+    if "environments" not in view:
+        return {str(view.get("environment", "")): view}
+    return {str(name): env for name, env in (view.get("environments") or {}).items()}
+
+
 def service_state(view: AgentState, service: str) -> Mapping[str, Any]:
     """The part of the agent state about ``service`` (empty when the agent does not know it)."""
     services = view.get("services") or {}
@@ -131,7 +147,12 @@ def observe_canary(
 def replica_keys(view: AgentState) -> list[ReplicaKey]:
     """Every replica the agent runs, as warm-up keys (to forget the others)."""
     keys = []
-    for service, svc in (view.get("services") or {}).items():
+    services = [
+        (service, svc)
+        for env in environment_views(view).values()
+        for service, svc in (env.get("services") or {}).items()
+    ]
+    for service, svc in services:
         for rev in svc.get("revisions") or []:
             for replica in rev.get("replicas") or []:
                 keys.append(

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from roost.clock import Clock
 from roost.control.dataplane.protocol import AgentApi
-from roost.control.rollouts.observing import revisions_of, weights_of
+from roost.control.rollouts.observing import (
+    AgentState,
+    environment_view,
+    revisions_of,
+    weights_of,
+)
 from roost.control.rollouts.requests import load_state
 from roost.store import Fence, RolloutRecord, Store
 
@@ -35,13 +39,15 @@ class ScaleDowns:
         self._settled: set[str] = set()  # rollouts with no scale-down left to do
         self._checked: set[str] = set()  # rollouts whose timeline was read once
 
-    def sweep(
-        self, agent: AgentApi, view: dict[str, Any], *, active: Sequence[RolloutRecord]
-    ) -> None:
+    def sweep(self, agent: AgentApi, view: AgentState, *, active: Sequence[RolloutRecord]) -> None:
         """Stop every revision whose scale-down is due, unless it carries traffic again or an
         active rollout uses it (a rollback to it started within the delay)."""
         now = self._clock.now()
-        in_use = {(r.service, rev) for r in active for rev in (r.to_release, r.from_release)}
+        in_use = {
+            (r.environment, r.service, rev)
+            for r in active
+            for rev in (r.to_release, r.from_release)
+        }
         for record in self._store.rollouts.list(limit=RECENT):
             if record.active or record.id in self._settled:
                 continue
@@ -58,14 +64,16 @@ class ScaleDowns:
                 continue
             revision = state.scale_down
             kind, detail = "scaled_down", {"revision": revision}
-            if revision not in revisions_of(view, record.service):
+            # Only the rollout's own environment: the same release may run elsewhere.
+            here = environment_view(view, record.environment)
+            if revision not in revisions_of(here, record.service):
                 detail["note"] = "it was not running any more"
-            elif weights_of(view, record.service).get(revision, 0) > 0 or (
-                (record.service, revision) in in_use
+            elif weights_of(here, record.service).get(revision, 0) > 0 or (
+                (record.environment, record.service, revision) in in_use
             ):
                 kind, detail["why"] = "scale_down_skipped", "it serves traffic again"
             else:
-                agent.stop_revision(record.service, revision)
+                agent.in_environment(record.environment).stop_revision(record.service, revision)
                 log.info("rollout %s: stopped %s/%s", record.id, record.service, revision)
             self._store.rollouts.append_timeline(record.id, kind, detail, fence=self._fence())
             self._settled.add(record.id)

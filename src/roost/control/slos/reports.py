@@ -10,7 +10,7 @@ the window as configured).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,13 +37,40 @@ class SliCaller(Protocol):
     ) -> dict[str, Any]: ...
 
 
+def slo_environment(project: Project, service: str) -> str:
+    """The environment whose traffic a service's SLOs measure: the first one (in roost.yaml
+    order) the service runs in — the one ``roost up`` starts. Environments are boundaries, so
+    an SLO never adds up the requests of two of them."""
+    names = list(project.environments)
+    try:
+        spec = project.service(service)
+    except KeyError:
+        return names[0]
+    return next((name for name in names if spec.runs_in(name)), names[0])
+
+
 class AgentSliSource:
     """An :class:`~roost.slo.SliSource` over the agent's per-class counts; ``revision`` narrows
-    it to one revision (a canary's own traffic)."""
+    it to one revision (a canary's own traffic). ``environment_of(service)`` names the
+    environment to ask about (for an agent client that is not scoped to one already)."""
 
-    def __init__(self, agent: SliCaller, *, revision: str | None = None) -> None:
+    def __init__(
+        self,
+        agent: SliCaller,
+        *,
+        revision: str | None = None,
+        environment_of: Callable[[str], str] | None = None,
+    ) -> None:
         self._agent = agent
         self._revision = revision
+        self._environment_of = environment_of
+
+    def _for(self, service: str) -> SliCaller:
+        scoped = getattr(self._agent, "in_environment", None)
+        if self._environment_of is None or not callable(scoped):
+            return self._agent
+        caller: SliCaller = scoped(self._environment_of(service))
+        return caller
 
     def sli_counts(self, service: str, sli: Sli, *, window: timedelta) -> tuple[float, float]:
         seconds = window.total_seconds()
@@ -51,7 +78,7 @@ class AgentSliSource:
             if self._revision is not None:
                 # The agent probes the service's listener, not one revision.
                 raise UnsupportedSli("probe SLIs measure the whole service, not one revision")
-            data = self._agent.sli_counts(service, window=seconds)
+            data = self._for(service).sli_counts(service, window=seconds)
             probes = data.get(PROBE_CLASSES)
             paths = probes.get("paths") if isinstance(probes, Mapping) else None
             if isinstance(paths, Mapping):  # per path: two probe SLOs may probe two paths
@@ -63,7 +90,9 @@ class AgentSliSource:
                 )
             return float(probes.get("good") or 0), float(probes.get("total") or 0)
         under = sli.threshold.total_seconds() if isinstance(sli, LatencySli) else None
-        data = self._agent.sli_counts(service, window=seconds, under=under, revision=self._revision)
+        data = self._for(service).sli_counts(
+            service, window=seconds, under=under, revision=self._revision
+        )
         total = float(data.get("total") or 0)
         if isinstance(sli, RatioSli):
             classes = data.get("classes") or {}

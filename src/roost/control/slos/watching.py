@@ -30,7 +30,13 @@ from roost.alerts import silences as silence_file
 from roost.control.dataplane.agents import AgentClient
 from roost.control.fencing import Leader
 from roost.control.slos.notifying import Notifier
-from roost.control.slos.reports import AgentSliSource, SliCaller, evaluate, project_targets
+from roost.control.slos.reports import (
+    AgentSliSource,
+    SliCaller,
+    evaluate,
+    project_targets,
+    slo_environment,
+)
 from roost.control.workspace import Workspace
 from roost.slo import SloReport
 from roost.slo.alerting import firing_tiers
@@ -135,7 +141,11 @@ class SloWatcher:
         except Exception as exc:  # no agent running: every SLO says so
             return evaluate(targets, _Down(str(exc)), now=now)
         try:
-            return evaluate(targets, AgentSliSource(agent), now=now)
+            project = self.ws.project
+            source = AgentSliSource(
+                agent, environment_of=lambda service: slo_environment(project, service)
+            )
+            return evaluate(targets, source, now=now)
         finally:
             close = getattr(agent, "close", None)
             if callable(close):
