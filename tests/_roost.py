@@ -92,7 +92,8 @@ def kill_leftovers(root: Path) -> None:
         agent = {}
     if isinstance(agent.get("pid"), int):
         found.append((agent["pid"], None))
-    for state in (root / ".roost" / "agent" / "runtime").glob("**/state.json"):
+    # Every environment's runtime: .roost/agent/environments/ENV/runtime (runtime/ before).
+    for state in (root / ".roost" / "agent").glob("**/runtime/revisions/**/state.json"):
         try:
             replicas = json.loads(state.read_text()).get("replicas", [])
         except (OSError, ValueError):

@@ -112,7 +112,7 @@ def test_up_serves_through_the_router_and_weights_move_traffic(project: Path) ->
     assert "100%" in ps.stdout
 
     metrics = httpx.get(_json(project / ".roost" / "agent" / "agent.json")["url"] + "/metrics")
-    assert 'roost_requests_total{code_class="2xx",revision="hello-r2",service="hello"}' in (
+    assert 'roost_requests_total{code_class="2xx",environment="dev",revision="hello-r2",service="hello"}' in (
         metrics.text
     )
 
@@ -199,10 +199,13 @@ def test_kill_9_of_the_control_plane_drops_no_request_and_a_restart_adopts(
 
 
 def _ps_agent(root: Path) -> dict[str, object]:
+    """The agent's own view of the first (only) environment."""
     url = _json(root / ".roost" / "agent" / "agent.json")["url"]
     data = httpx.get(f"{url}/v1/state", timeout=10).json()
     assert isinstance(data, dict)
-    return data
+    (scope,) = data["environments"].values()
+    assert isinstance(scope, dict)
+    return scope
 
 
 def test_a_killed_agent_is_replaced_and_adopts_its_replicas(project: Path) -> None:
