@@ -112,8 +112,9 @@ def test_up_serves_through_the_router_and_weights_move_traffic(project: Path) ->
     assert "100%" in ps.stdout
 
     metrics = httpx.get(_json(project / ".roost" / "agent" / "agent.json")["url"] + "/metrics")
-    assert 'roost_requests_total{code_class="2xx",environment="dev",revision="hello-r2",service="hello"}' in (
-        metrics.text
+    assert (
+        'roost_requests_total{code_class="2xx",environment="dev",revision="hello-r2",service="hello"}'
+        in (metrics.text)
     )
 
     query = roost(

@@ -100,3 +100,13 @@ def save_routes(state_dir: Path, scopes: dict[str, SavedScope]) -> None:
     }
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
+
+
+def log_dirs(state_dir: Path, *, default_environment: str) -> dict[str, Path]:
+    """Where each environment's replicas write their logs, by environment (read from
+    ``routes.json``, so logs are found without a running agent)."""
+    scopes = load_routes(state_dir, default_environment=default_environment)
+    legacy = state_dir / "runtime" / "logs"
+    if legacy.is_dir() and all(scope.dir != LEGACY_DIR for scope in scopes.values()):
+        scopes.setdefault(default_environment, SavedScope(dir=LEGACY_DIR))
+    return {env: state_dir / scope.dir / "runtime" / "logs" for env, scope in scopes.items()}

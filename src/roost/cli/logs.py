@@ -14,11 +14,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from roost.cli._options import ProjectOpt
+from roost.cli._options import EnvOpt, ProjectOpt
 from roost.cli._output import console, fail
 from roost.control.paths import STATE_DIR, resolve_root
 
-LOG_DIR = Path(STATE_DIR) / "agent" / "runtime" / "logs"
+AGENT_DIR = Path(STATE_DIR) / "agent"
 
 
 def logs(
@@ -27,6 +27,7 @@ def logs(
         str | None, typer.Argument(help="With `query`: SQL over the table `logs`.")
     ] = None,
     project: ProjectOpt = None,
+    environment: EnvOpt = None,
     revision: Annotated[str | None, typer.Option(help="Only this revision.")] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
@@ -40,10 +41,22 @@ def logs(
     Columns of `logs`: time, service, revision, replica, stream, line. Example:
     roost logs query "SELECT revision, count(*) FROM logs WHERE line LIKE '%ERROR%' GROUP BY 1"
     """
-    log_dir = resolve_root(project) / LOG_DIR
+    from roost.agent.routes_file import log_dirs
+
+    root = resolve_root(project)
+    first = _first_environment(root)
+    dirs = log_dirs(root / AGENT_DIR, default_environment=first)
     if service == "query" and sql is not None:
-        _query(log_dir, sql)
+        # Every environment's logs (or one's): the rows do not say which, so narrow with --env.
+        wanted = (
+            list(dirs.values())
+            if environment is None
+            else [d for name, d in dirs.items() if name == environment]
+        )
+        _query(wanted, sql)
         return
+    chosen = environment or first
+    log_dir = dirs.get(chosen, root / AGENT_DIR / "environments" / chosen / "runtime" / "logs")
     if sql is not None:
         fail(
             f"unexpected argument {sql!r}",
@@ -74,12 +87,25 @@ def logs(
 
     try:
         if asyncio.run(show()) == 0 and not follow:
-            console.print(f"no log lines for {service!r} in {log_dir}", markup=False)
+            console.print(f"no log lines for {service!r} in {chosen} ({log_dir})", markup=False)
     except KeyboardInterrupt:
         pass
 
 
-def _query(log_dir: Path, sql: str) -> None:
+def _first_environment(root: Path) -> str:
+    """The project's first environment (the default of --env); "default" if unreadable."""
+    from roost.spec import SpecError, find_project_file, load_project
+
+    found = find_project_file(root)
+    try:
+        if found is not None:
+            return next(iter(load_project(found).environments))
+    except (SpecError, OSError):
+        pass
+    return "default"
+
+
+def _query(log_dir: list[Path], sql: str) -> None:
     from roost.runtime.logquery import LogQueryError, query_logs
 
     try:
