@@ -13,6 +13,7 @@ import httpx
 import pytest
 from tests._canary import CANARY, TOKENS, Load, get, rollout, running
 from tests._roost import roost
+from tests._servers import free_port
 
 PROJECT = """\
 project: envs
@@ -27,7 +28,7 @@ environments:
 services:
   - name: web
     command: python3 app.py
-    listen: auto
+    listen: {{dev: auto, staging: {staging_port}}}
     replicas: 1
     secrets:
       - name: APP_TOKEN
@@ -76,7 +77,8 @@ def test_a_staging_deploy_never_moves_dev_traffic(tmp_path: Path) -> None:
     root = tmp_path / "envs"
     root.mkdir()
     (root / "app.py").write_bytes((CANARY / "app.py").read_bytes())
-    (root / "roost.yaml").write_text(PROJECT)
+    staging_port = free_port()
+    (root / "roost.yaml").write_text(PROJECT.format(staging_port=staging_port))
     with running(root):
         dev = _web(root, "dev")
         assert dev["weights"] == {"web-r1": 100}
@@ -88,6 +90,7 @@ def test_a_staging_deploy_never_moves_dev_traffic(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stdout + first.stderr
         staging = _web(root, "staging")
         assert staging["weights"] == {"web-r1": 100}
+        assert staging["url"] == f"http://127.0.0.1:{staging_port}", "listen: {staging: PORT}"
         assert staging["url"] != dev["url"], "each environment has its own listener"
         assert not _pids(staging)["web-r1"] & _pids(_web(root, "dev"))["web-r1"]
         assert httpx.get(dev["url"] + "/", timeout=10).json()["greeting"] == "hello from dev"

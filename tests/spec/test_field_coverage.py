@@ -104,7 +104,7 @@ EXERCISED: dict[str, str] = {
     "test_an_oci_release_runs_from_its_own_materialized_directory",
     "services[].port": "tests/runtime/test_command_expansion.py::"
     "test_port_and_braced_names_are_filled_in_without_a_shell",
-    "services[].listen": "tests/cli/test_blue_green.py::test_preview_address_then_switch_all_at_once",
+    "services[].listen": "tests/cli/test_environments.py::test_a_staging_deploy_never_moves_dev_traffic",
     "services[].environments": "tests/control/test_revisions.py::"
     "test_an_oci_release_runs_from_its_own_materialized_directory",
     "services[].env": T_STARTING,

@@ -333,6 +333,14 @@ class Deployments:
             pass
         found = self.ws.store.rollouts.list(what, environment, limit=1)
         active = [r for r in self.ws.store.rollouts.list(what, environment, active_only=True)]
+        places = sorted({r.environment for r in active})
+        if len(places) > 1:
+            # Environments are boundaries: a command must not pick one of them by chance.
+            raise OperationError(
+                f"{what} has active rollouts in {' and '.join(places)}",
+                status=409,
+                hint="name the environment with --env, or the rollout by its id",
+            )
         if active:
             return active[0]
         if found:
