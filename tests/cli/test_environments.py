@@ -97,8 +97,9 @@ def test_a_staging_deploy_never_moves_dev_traffic(tmp_path: Path) -> None:
         answer = httpx.get(staging["url"] + "/", timeout=10).json()
         assert answer["greeting"] == "hello from staging"
 
-        # A new release's canary in staging, while dev serves traffic.
-        with Load(dev["url"]) as load:
+        # A new release's canary in staging, while both serve traffic (the canary is judged on
+        # staging's requests only: dev's would never reach it).
+        with Load(dev["url"]) as load, Load(staging["url"]) as staged_load:
             canary = roost(
                 "deploy", "web", "--env", "staging", "-p", str(root), "--as", "alice",
                 env=TOKENS, timeout=120,
@@ -125,6 +126,7 @@ def test_a_staging_deploy_never_moves_dev_traffic(tmp_path: Path) -> None:
         assert load.samples, "no traffic reached dev"
         assert {s.revision for s in load.samples} == {"web-r1"}
         assert {s.status for s in load.samples} == {200}
+        assert staged_load.by("web-r2"), "staging's canary got staging's traffic"
 
         # staging: the new release has all of staging's traffic, on staging's listener.
         staging_after = _web(root, "staging")
