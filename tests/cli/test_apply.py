@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
-from tests._roost import REPO
+import pytest
+from tests._projects import project_down
+from tests._roost import REPO, roost
 from typer.testing import CliRunner
 
 from roost.cli import app
@@ -61,3 +64,89 @@ def test_diff_of_an_invalid_file_is_the_located_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["diff", "-p", str(root)], env={"ROOST_DATABASE_URL": ""})
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{path}:")
+
+
+SLO = """\
+    slos:
+      - name: availability
+        objective: 99
+        sli: {kind: ratio}
+"""
+
+
+def _slo_names(root: Path) -> list[str]:
+    status = roost("slo", "status", "-p", str(root), "--json", timeout=60)
+    assert "Traceback" not in status.stderr, status.stderr
+    if not status.stdout.strip():
+        return []
+    return [s["slo"] for s in json.loads(status.stdout).get("slos", [])]
+
+
+def _wait_for_slo(root: Path, name: str, *, deadline: float = 90) -> None:
+    # The SLO loop evaluates in rounds; generous deadline for a loaded machine.
+    end = time.monotonic() + deadline
+    while name not in _slo_names(root):
+        assert time.monotonic() < end, f"slo status never showed {name}"
+        time.sleep(0.5)
+
+
+def _applied_events(root: Path) -> list[dict[str, object]]:
+    listed = roost("events", "-p", str(root), "--type", "dev.roost.project.applied", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return [json.loads(line) for line in listed.stdout.splitlines()]
+
+
+@pytest.mark.timeout(300)
+def test_apply_adds_an_slo_to_a_running_project(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    path = root / "roost.yaml"
+    text = path.read_text()
+    env = {"ROOST_PROJECT_POLL": "0", "ROOST_SLO_INTERVAL": "1"}  # only `roost apply` applies
+    with project_down(root, env=env):
+        up = roost("up", "-p", str(root), env=env, timeout=180)
+        assert up.returncode == 0, up.stdout + up.stderr
+        unchanged = roost("diff", "-p", str(root))
+        assert unchanged.returncode == 0, unchanged.stderr
+        assert unchanged.stdout.strip() == "nothing to do"
+        assert _slo_names(root) == []
+
+        path.write_text(text + SLO)
+        planned = roost("diff", "-p", str(root))
+        assert "+ slo hello/availability" in planned.stdout
+        applied = roost("apply", "-p", str(root), "--as", "alice", env=env, timeout=60)
+        assert applied.returncode == 0, applied.stderr
+        assert applied.stdout.splitlines()[:2] == [
+            "+ slo hello/availability",
+            "1 to add, 0 to change, 0 to remove",
+        ]
+        _wait_for_slo(root, "availability")
+        again = roost("diff", "-p", str(root))
+        assert (again.returncode, again.stdout.strip()) == (0, "nothing to do")
+        events = _applied_events(root)
+        assert events[0]["actor"] == "alice"
+        assert "+ slo hello/availability" in events[0]["data"]["changes"]  # type: ignore[index]
+
+        # An invalid file is refused with its located problem and changes nothing.
+        path.write_text(text + SLO.replace("objective: 99", "objective: 0.99"))
+        refused = roost("apply", "-p", str(root), "--as", "alice", env=env, timeout=60)
+        assert refused.returncode == 2
+        assert refused.stderr.startswith(f"{path}:")
+        assert "objective is a percentage" in refused.stderr
+        assert len(_applied_events(root)) == len(events)
+        assert _slo_names(root) == ["availability"]
+
+
+@pytest.mark.timeout(300)
+def test_the_control_plane_applies_a_changed_file_on_its_own(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    path = root / "roost.yaml"
+    env = {"ROOST_PROJECT_POLL": "0.5", "ROOST_SLO_INTERVAL": "1"}
+    with project_down(root, env=env):
+        up = roost("up", "-p", str(root), env=env, timeout=180)
+        assert up.returncode == 0, up.stdout + up.stderr
+        path.write_text(path.read_text() + SLO)
+        _wait_for_slo(root, "availability")
+        actors = [event["actor"] for event in _applied_events(root)]
+        assert actors[0] == "roost serve (roost.yaml changed)"
+        log = (root / ".roost" / "serve.log").read_text()
+        assert "+ slo hello/availability" in log

@@ -10,6 +10,7 @@ from roost.api.routes import health, history, project, rollouts, services, slos
 from roost.control.dataplane.agents import AgentRefused, AgentUnavailable
 from roost.control.errors import OperationError
 from roost.control.operations.deploying import Deployments
+from roost.control.operations.desired import DesiredState
 from roost.control.operations.plane import ControlPlane
 from roost.control.operations.rolling_back import Rollbacks
 from roost.control.releases.releasing import ReleaseError
@@ -30,6 +31,7 @@ def create_app(
     *,
     plane: ControlPlane | None = None,
     executor: RolloutExecutor | None = None,
+    desired: DesiredState | None = None,
 ) -> FastAPI:
     """Build the API for an opened workspace. The caller owns (and closes) the workspace;
     ``executor`` is the rollout executor whose loop ``roost serve`` runs (default: one without
@@ -48,6 +50,11 @@ def create_app(
             workspace, agent_dir=app.state.plane.agent_dir, leader=app.state.plane.leadership
         )
     app.state.deployments = Deployments(app.state.plane, executor)
+    app.state.desired = (
+        desired
+        if desired is not None
+        else DesiredState(workspace, leadership=app.state.plane.leadership)
+    )
     app.state.rollbacks = Rollbacks(app.state.deployments)
     app.state.started_at = workspace.clock.now()
     app.include_router(health.router)

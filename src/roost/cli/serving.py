@@ -19,7 +19,9 @@ from roost.cli._output import console, fail, user_errors
 from roost.control.paths import API_FILE, DEFAULT_API_PORT, read_api_file, write_api_file
 
 if TYPE_CHECKING:
+    from roost.control.fencing import Leader
     from roost.control.leadership.leading import LeadershipGate
+    from roost.control.operations.desired import DesiredState
     from roost.control.workspace import Workspace
     from roost.leases import ElectionConfig
 
@@ -213,9 +215,12 @@ def _run(
         say=_say,
         deploy_locks=plane.deploy_locks,
     ).start()
+    # roost.yaml as loaded now is applied (recorded when it differs from the project applied
+    # last, so the plan shows what changed while no control plane ran), then watched.
+    desired = _desired_state(ws, leader)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(ws, plane=plane, executor=executor),
+            create_app(ws, plane=plane, executor=executor, desired=desired),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -237,6 +242,7 @@ def _run(
         _say(f"control-plane election as {gate.identity}: {_describe(config, gate)}")
         gate.start()
         watch.start()
+        _watch_project(desired, gate)
         threading.Thread(
             target=_announce,
             args=(gate, state_dir, url, config.lease_duration + 2 * config.retry_period),
@@ -248,6 +254,7 @@ def _run(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # Stop acting first, then leave the election (a leader releases the lease, so a
         # follower takes over at once).
+        desired.stop()
         watch.stop()
         duties.stop()
         gate.stop()
@@ -258,6 +265,50 @@ def _run(
         ws.store.events.append(
             "dev.roost.api.stopped", source="roost/serve", subject=ws.project.project
         )
+
+
+def _desired_state(ws: Workspace, leader: Leader) -> DesiredState:
+    from roost.control.operations.desired import DesiredState
+
+    return DesiredState(ws, leadership=leader, say=_say)
+
+
+def _watch_project(desired: DesiredState, gate: LeadershipGate) -> None:
+    """Apply roost.yaml whenever this process starts leading (only the leader records what is
+    applied), and watch the file for changes from now on (a follower swaps what it serves)."""
+    from roost.spec import SpecError
+
+    def apply(_fence: object) -> None:
+        try:
+            applied = desired.apply(actor="roost serve")
+        except SpecError as exc:  # edited since the start: keep what was loaded
+            _say(f"roost.yaml is invalid; running the project as loaded before:\n{exc}")
+        except Exception as exc:  # the store busy: the next change of the file applies it
+            _say(f"could not record the applied roost.yaml: {exc}")
+        else:
+            if not applied.plan.empty:
+                _say(f"applied roost.yaml ({applied.plan.summary()})")
+
+    gate.on_started_leading(apply)
+    interval = _poll_interval(os.environ.get("ROOST_PROJECT_POLL"))
+    if interval > 0:
+        desired.start(interval=interval)
+
+
+def _poll_interval(text: str | None) -> float:
+    """Seconds between looks at roost.yaml (``ROOST_PROJECT_POLL``; 0: only `roost apply`)."""
+    from roost.control.operations.desired import POLL_INTERVAL
+
+    if not text:
+        return POLL_INTERVAL
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86400:
+        _say(f"ROOST_PROJECT_POLL={text!r} is not a number of seconds; using {POLL_INTERVAL:g}")
+        return POLL_INTERVAL
+    return value
 
 
 def _describe(config: ElectionConfig, gate: LeadershipGate) -> str:

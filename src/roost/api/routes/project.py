@@ -1,4 +1,5 @@
-"""What this roost serves: ``/api/v1/status`` (a summary) and ``/api/v1/project`` (roost.yaml)."""
+"""What this roost serves: ``/api/v1/status`` (a summary), ``/api/v1/project`` (roost.yaml) and
+``/api/v1/apply`` (re-read roost.yaml and apply it)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import roost
 from roost.api.routes._deps import WorkspaceDep
+from roost.control.errors import OperationError
+from roost.control.operations.desired import DesiredState
+from roost.spec import SpecError
 
 router = APIRouter(tags=["project"])
 
@@ -74,3 +78,36 @@ def status(ws: WorkspaceDep, request: Request) -> Status:
 def project(ws: WorkspaceDep) -> dict[str, Any]:
     """The validated roost.yaml this API serves, as JSON."""
     return ws.project.model_dump(mode="json", by_alias=True)
+
+
+class ApplyRequest(BaseModel):
+    actor: str = Field(min_length=1, max_length=200, description="Who applies, for the audit log.")
+
+
+class AppliedProject(BaseModel):
+    digest: str
+    applied_by: str | None
+    applied_at: datetime | None
+    plan: dict[str, Any]
+
+
+@router.post("/apply")
+def apply(body: ApplyRequest, request: Request) -> AppliedProject:
+    """Re-read roost.yaml, validate all of it and apply it: the plan against the project applied
+    last, then the switch. An invalid file is refused (422) with its first located problem and
+    changes nothing."""
+    desired: DesiredState = request.app.state.desired
+    try:
+        applied = desired.apply(actor=body.actor)
+    except SpecError as exc:
+        first = exc.problems[0].format() if exc.problems else str(exc)
+        more = len(exc.problems) - 1
+        hint = "`roost validate` lists every problem" + (f" ({more} more)" if more > 0 else "")
+        raise OperationError(f"roost.yaml is invalid: {first}", status=422, hint=hint) from None
+    record = applied.record
+    return AppliedProject(
+        digest=applied.digest,
+        applied_by=record.applied_by if record is not None else None,
+        applied_at=record.applied_at if record is not None else None,
+        plan=applied.plan.to_json(),
+    )
