@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from roost.control.desired import DesiredState
+from roost.control.operations.desired import DesiredState
 from roost.control.workspace import Workspace, open_workspace
 from roost.spec import SpecError
 from roost.store import Fence
