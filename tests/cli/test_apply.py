@@ -135,6 +135,13 @@ def test_apply_adds_an_slo_to_a_running_project(tmp_path: Path) -> None:
         assert len(_applied_events(root)) == len(events)
         assert _slo_names(root) == ["availability"]
 
+        # `roost up` on a running project applies the file as it is now (no file watch here).
+        path.write_text((text + SLO).replace("HELLO_GREETING: hello", "HELLO_GREETING: hi"))
+        again_up = roost("up", "-p", str(root), env=env, timeout=120)
+        assert again_up.returncode == 0, again_up.stderr
+        after = roost("diff", "-p", str(root))
+        assert (after.returncode, after.stdout.strip()) == (0, "nothing to do")
+
 
 @pytest.mark.timeout(300)
 def test_the_control_plane_applies_a_changed_file_on_its_own(tmp_path: Path) -> None:

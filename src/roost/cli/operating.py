@@ -25,6 +25,7 @@ from roost._util.processes import pid_alive
 from roost.cli._api import api_url, call
 from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import console, err_console, fail, user_errors
+from roost.cli._people import who
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
 
 AGENT_DIR = "agent"
@@ -89,7 +90,8 @@ def up(
             ready=agent_dir / AGENT_FILE,
             what="agent",
         )
-    if _recorded_pid(state / API_FILE) is None:
+    running = _recorded_pid(state / API_FILE) is not None
+    if not running:
         (state / API_FILE).unlink(missing_ok=True)
         console.print("starting the control plane (roost serve) ...", markup=False)
         _spawn(
@@ -99,6 +101,10 @@ def up(
             what="control plane",
         )
     base = api_url(None, root)
+    if running:
+        # A control plane that was already running applies roost.yaml as it is now, so `up`
+        # starts what the file says (not what it said when that control plane started).
+        call("POST", f"{base}/api/v1/apply", json={"actor": who(None)}, timeout=60)
     result = call("POST", f"{base}/api/v1/up", json={"environment": environment}, timeout=120)
     for revision in result.get("started", []):
         console.print(f"started {revision}", markup=False)
