@@ -1,13 +1,28 @@
-"""Fixtures shared by every test package: a real PostgreSQL server (see tests/_postgres.py)."""
+"""Fixtures shared by every test package: a real PostgreSQL server (see tests/_postgres.py),
+and a key directory of the test run's own."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from tests._postgres import PostgresServer, PostgresUnavailable, ensure_binaries, start_postgres
 
 _install_error: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Runtimes keep the key of their sealed secrets outside the project (by default in the
+    # user's ~/.local/state): tests, and the roost processes they start, keep theirs here.
+    before = os.environ.get("ROOST_KEY_DIR")
+    os.environ["ROOST_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    yield
+    if before is None:
+        os.environ.pop("ROOST_KEY_DIR", None)
+    else:
+        os.environ["ROOST_KEY_DIR"] = before
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

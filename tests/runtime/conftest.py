@@ -103,7 +103,7 @@ def kit(tmp_path: Path) -> Kit:
 
 @pytest.fixture(autouse=True)
 def reaper(tmp_path: Path) -> Iterator[None]:
-    """After each test, kill every process it started: the shims (found by their config path
+    """After each test, kill every process it started: the shims (found by their run directory
     under this test's directory), their replicas, and any other descendant of this process."""
     yield
     me = psutil.Process()

@@ -13,10 +13,11 @@ others. The shim holds the pipes instead, so it:
 * waits for the replica and records its exit status in a file, which the runtime reads even
   when it is a new agent that adopted the replica and so cannot ``wait()`` for it.
 
-The runtime starts it as ``python -I -S _shim.py CONFIG.json`` in a new session, so it imports
-nothing but the standard library and starts in tens of milliseconds. Files it writes, next to the
-config: ``child.json`` (the replica's pid, once started) and ``exit.json`` (how it ended, or why
-it could not start); both are written atomically.
+The runtime starts it as ``python -I -S _shim.py - RUN_DIR`` in a new session, so it imports nothing
+but the standard library and starts in tens of milliseconds. Its config (the replica's command
+and environment, secrets included) arrives on stdin, never in a file. Files it writes, in the
+replica's run directory: ``child.json`` (the replica's pid, once started) and ``exit.json``
+(how it ended, or why it could not start); both are written atomically.
 """
 
 from __future__ import annotations
@@ -133,11 +134,14 @@ def _spawn_error(exc: OSError, command: list[str], cwd: str) -> str:
     return f"cannot start {command[0]}: {exc.strerror or exc}"
 
 
-def run(config_path: Path) -> int:
-    """Start the replica described by ``config_path``, pump its output, record its exit."""
-    config = json.loads(config_path.read_text())
-    # The config holds the replica's environment, secrets included: keep no copy on disk.
-    config_path.unlink(missing_ok=True)
+def run(source: str) -> int:
+    """Start the replica described by the config in ``source`` (``-``: stdin, else a file),
+    pump its output, record its exit."""
+    if source == "-":
+        with open(0, "rb", closefd=True) as stdin:
+            config = json.loads(stdin.read())
+    else:
+        config = json.loads(Path(source).read_text())
     child_file = Path(config["child_file"])
     exit_file = Path(config["exit_file"])
     # A handler (not SIG_IGN, which exec would pass on to the replica) so a stray SIGINT/SIGHUP
@@ -222,4 +226,4 @@ def _pump(proc: subprocess.Popen[bytes], writer: RotatingJsonlWriter) -> int:
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(run(Path(sys.argv[1])))
+        sys.exit(run(sys.argv[1]))

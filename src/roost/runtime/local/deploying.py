@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from roost.runtime.local.layout import RevisionPaths
 from roost.runtime.local.persisting import ReplicaRecord, RevisionState, save_state
+from roost.runtime.local.sealing import Sealer
 from roost.runtime.local.supervising import ReplicaSupervisor
 from roost.runtime.local.watching import ReplicaContext
 from roost.runtime.specs import RevisionSpec
@@ -38,9 +39,11 @@ class Deployment:
         make_context: Callable[[Deployment], ReplicaContext],
         notify_endpoints: Notify,
         before_stop: Notify,
+        sealer: Sealer,
     ) -> None:
         self.spec = spec
         self.paths = paths
+        self._sealer = sealer
         self.desired = spec.replicas
         self.replicas: dict[int, ReplicaSupervisor] = {}
         self._ctx = make_context(self)
@@ -161,7 +164,7 @@ class Deployment:
         records = {index: sup.record() for index, sup in self.replicas.items()}
         state = RevisionState(spec=self.spec, desired_replicas=self.desired, replicas=records)
         try:
-            save_state(self.paths.state_file, state)
+            save_state(self.paths.state_file, state, sealer=self._sealer)
         except OSError as exc:
             # A full disk must not stop supervision; adoption after a restart is what suffers.
             log.error("cannot write %s: %s", self.paths.state_file, exc)

@@ -2,14 +2,22 @@
 
 ::
 
-    STATE_DIR/revisions/SERVICE/REVISION/state.json        spec + replica pids (0600: secrets)
+    STATE_DIR/revisions/SERVICE/REVISION/state.json        spec + replica pids, secrets sealed
     STATE_DIR/revisions/SERVICE/REVISION/config/...        config files ($ROOST_CONFIG_DIR)
-    STATE_DIR/revisions/SERVICE/REVISION/secrets/NAME      secret files, 0600 ($ROOST_SECRETS_DIR)
     STATE_DIR/revisions/SERVICE/REVISION/replica-N/        the shim's files for replica N
     LOG_DIR/SERVICE/REVISION/replica-N.jsonl[.1 … .5]      what replica N printed
+    RUNTIME_DIR/SERVICE/REVISION/secrets/NAME              secret files ($ROOST_SECRETS_DIR)
 
 Config and secret files are per revision, not in the workdir: two revisions of a service run
 side by side from the same workdir during a canary, each with its own config snapshot.
+
+Secret files are the only plain-text copies of secret values roost writes, because a program
+that reads its secrets from files needs them there. They are written to ``RUNTIME_DIR``, a
+per-user directory in memory outside the project (see
+:func:`roost.runtime.local.sealing.private_runtime_dir`): directories 0700, files 0600 from
+the moment they are created, rewritten when a restarted runtime adopts the revision and removed
+with the revision when it stops. Config files keep only their owner's permission bits (the
+replica runs as the same user), so nothing roost writes for a revision is readable by others.
 """
 
 from __future__ import annotations
@@ -33,12 +41,18 @@ class RevisionPaths:
 
     root: Path
     logs: Path
+    runtime: Path
+    """The revision's directory in memory, for its secret files."""
 
     @classmethod
-    def of(cls, state_dir: Path, log_dir: Path, service: str, revision: str) -> RevisionPaths:
+    def of(
+        cls, state_dir: Path, log_dir: Path, runtime_dir: Path, service: str, revision: str
+    ) -> RevisionPaths:
         """Paths for (service, revision)."""
         return cls(
-            root=state_dir / "revisions" / service / revision, logs=log_dir / service / revision
+            root=state_dir / "revisions" / service / revision,
+            logs=log_dir / service / revision,
+            runtime=runtime_dir / service / revision,
         )
 
     @property
@@ -51,7 +65,7 @@ class RevisionPaths:
 
     @property
     def secrets_dir(self) -> Path:
-        return self.root / "secrets"
+        return self.runtime / "secrets"
 
     def run_dir(self, index: int) -> Path:
         """The shim's directory for replica ``index``."""
@@ -67,16 +81,17 @@ def write_revision_files(spec: RevisionSpec, paths: RevisionPaths) -> None:
 
     Rewritten on every start and adoption, so a revision directory is always complete.
     """
-    paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    paths.config_dir.mkdir(exist_ok=True)
+    _private_dirs(paths.root)
+    paths.config_dir.mkdir(exist_ok=True, mode=0o700)
     for item in spec.config_files:
         target = paths.config_dir / item.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(item.content)
-        target.chmod(item.mode)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(item.content)
+        target.chmod(item.mode & 0o700)
     if spec.secret_delivery != "env" and spec.secrets:  # noqa: S105 - a mode, not a secret
-        paths.secrets_dir.mkdir(exist_ok=True, mode=0o700)
-        paths.secrets_dir.chmod(0o700)
+        _private_dirs(paths.secrets_dir)
         for name, value in spec.secrets.items():
             target = paths.secrets_dir / name
             # Created 0600 from the start: never world-readable, not even for an instant.
@@ -86,12 +101,25 @@ def write_revision_files(spec: RevisionSpec, paths: RevisionPaths) -> None:
             target.chmod(0o600)
 
 
+def _private_dirs(path: Path) -> None:
+    """``path`` and the parents it needs, each created 0700 (mkdir's mode only applies to the
+    last one)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+
+
 def remove_revision_files(paths: RevisionPaths) -> None:
     """Delete the revision's state, config and secrets (its logs stay)."""
     shutil.rmtree(paths.root, ignore_errors=True)
-    # Remove the service directory too once its last revision is gone.
-    with contextlib.suppress(OSError):
-        paths.root.parent.rmdir()
+    shutil.rmtree(paths.runtime, ignore_errors=True)
+    # Remove the service directories too once their last revision is gone.
+    for emptied in (paths.root.parent, paths.runtime.parent, paths.runtime.parent.parent):
+        with contextlib.suppress(OSError):
+            emptied.rmdir()
 
 
 def replica_environment(

@@ -3,8 +3,12 @@
 One small JSON file per revision holds the spec, the desired replica count and, per replica, the
 identities (pid + start time) of its shim and its process, its port and restart count. It is
 rewritten atomically (write to a temporary file, then rename) whenever any of that changes, so a
-runtime killed at any instant leaves either the old or the new file, never half of one. It holds
-the spec's secrets, hence mode 0600.
+runtime killed at any instant leaves either the old or the new file, never half of one.
+
+The spec is stored *without* its secret values: they are sealed (``sealed_secrets``) with a key
+kept outside the project, see :mod:`roost.runtime.local.sealing`. A version 1 file (secrets in
+plain text, written by an older roost) is still read, and rewritten sealed as soon as the
+revision is adopted. The file is 0600 all the same.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from roost.runtime.local.processes import ProcessIdentity
+from roost.runtime.local.sealing import Sealer, SealError
 from roost.runtime.specs import RevisionSpec
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, FORMAT_VERSION)
 log = logging.getLogger("roost.runtime")
 
 
@@ -69,12 +75,23 @@ class RevisionState:
     replicas: dict[int, ReplicaRecord] = field(default_factory=dict)
 
 
-def save_state(path: Path, state: RevisionState) -> None:
-    """Atomically replace ``path`` with ``state`` (mode 0600)."""
+def _context(spec: RevisionSpec) -> str:
+    # Binds a sealed blob to its revision: pasted into another revision's file, it does not open.
+    return f"{spec.service}/{spec.revision}"
+
+
+def save_state(path: Path, state: RevisionState, *, sealer: Sealer) -> None:
+    """Atomically replace ``path`` with ``state`` (mode 0600), its secrets sealed."""
+    # Through JSON mode both ways: that is where config bytes become base64 and back.
+    spec = json.loads(state.spec.model_dump_json(exclude={"secrets"}))
     data = {
         "version": FORMAT_VERSION,
-        # Through JSON mode both ways: that is where config bytes become base64 and back.
-        "spec": json.loads(state.spec.model_dump_json()),
+        "spec": spec,
+        "sealed_secrets": (
+            sealer.seal(state.spec.secrets, context=_context(state.spec))
+            if state.spec.secrets
+            else None
+        ),
         "desired_replicas": state.desired_replicas,
         "replicas": [record.to_json() for _, record in sorted(state.replicas.items())],
     }
@@ -86,18 +103,29 @@ def save_state(path: Path, state: RevisionState) -> None:
     os.replace(tmp, path)
 
 
-def load_state(path: Path) -> RevisionState:
-    """Read a state file; raises ``ValueError`` with a one-line reason if it is unusable."""
+def load_state(path: Path, *, sealer: Sealer) -> RevisionState:
+    """Read a state file and unseal its secrets; raises ``ValueError`` with a one-line reason if
+    it is unusable."""
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: cannot read state file: {exc}") from None
-    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+    if not isinstance(data, dict) or data.get("version") not in _READABLE_VERSIONS:
         raise ValueError(f"{path}: not a roost runtime state file of version {FORMAT_VERSION}")
     try:
         spec = RevisionSpec.model_validate_json(json.dumps(data["spec"]))
+        sealed = data.get("sealed_secrets")
+        if sealed is not None:
+            if not isinstance(sealed, str):
+                raise ValueError("sealed_secrets is not a text")
+            secrets = sealer.unseal(sealed, context=_context(spec))
+            spec = RevisionSpec.model_validate_json(
+                json.dumps({**data["spec"], "secrets": secrets})
+            )
         records = [ReplicaRecord.from_json(item) for item in data.get("replicas", [])]
         desired = int(data["desired_replicas"])
+    except SealError as exc:
+        raise ValueError(f"{path}: cannot unseal its secrets: {exc}") from None
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         raise ValueError(f"{path}: damaged state file: {first}") from None

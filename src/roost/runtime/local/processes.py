@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,10 +189,6 @@ class ShimFiles:
     run_dir: Path
 
     @property
-    def config(self) -> Path:
-        return self.run_dir / "shim-config.json"
-
-    @property
     def child(self) -> Path:
         return self.run_dir / "child.json"
 
@@ -210,36 +207,64 @@ def spawn_shim(files: ShimFiles, config: dict[str, Any]) -> ProcessIdentity:
     ``os.posix_spawn`` rather than ``subprocess.Popen``: a Popen object warns when it is garbage
     collected with its process still running, which is exactly what happens when a runtime
     detaches and leaves its replicas for the next one to adopt.
+
+    The config holds the replica's environment, secrets included, so it never goes to a file:
+    the shim reads it from its stdin, an in-memory file (or a pipe where there is no memfd).
     """
-    files.run_dir.mkdir(parents=True, exist_ok=True)
+    files.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for stale in (files.child, files.exit):
         stale.unlink(missing_ok=True)
-    fd = os.open(files.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump({**config, "child_file": str(files.child), "exit_file": str(files.exit)}, out)
-    argv = [sys.executable, "-I", "-S", str(SHIM), str(files.config)]
+    payload = json.dumps(
+        {**config, "child_file": str(files.child), "exit_file": str(files.exit)}
+    ).encode()
+    # The run directory is only named so that `ps` shows which replica a shim serves.
+    argv = [sys.executable, "-I", "-S", str(SHIM), "-", str(files.run_dir)]
     env = {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C.UTF-8"}
-    pid = os.posix_spawn(
-        sys.executable,
-        argv,
-        env,
-        setsid=True,
-        file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (
-                os.POSIX_SPAWN_OPEN,
-                1,
-                str(files.shim_log),
-                os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                0o600,
-            ),
-            (os.POSIX_SPAWN_DUP2, 1, 2),
-        ],
-    )
+    config_fd = _config_source(payload)
+    try:
+        pid = os.posix_spawn(
+            sys.executable,
+            argv,
+            env,
+            setsid=True,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, config_fd, 0),
+                (
+                    os.POSIX_SPAWN_OPEN,
+                    1,
+                    str(files.shim_log),
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                    0o600,
+                ),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+        )
+    finally:
+        os.close(config_fd)
     identity = identify(pid)
     # A shim that is already gone at this point failed before doing anything: report it as a
     # process that exists (its exit shows up as "no child.json, no exit.json").
     return identity or ProcessIdentity(pid, 0.0)
+
+
+def _config_source(payload: bytes) -> int:
+    """A readable descriptor that yields ``payload`` and then end of file, never on disk."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("roost-shim-config")  # close-on-exec: only the dup2'd copy passes
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+        return fd
+    read, write = os.pipe()
+
+    def feed() -> None:
+        # A thread: a config larger than the pipe buffer would block until the shim reads it.
+        with os.fdopen(write, "wb") as out, contextlib.suppress(BrokenPipeError):
+            out.write(payload)
+
+    threading.Thread(target=feed, name="shim-config", daemon=True).start()
+    return read
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

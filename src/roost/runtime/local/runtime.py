@@ -28,6 +28,7 @@ from roost.runtime.local.logs import read_logs
 from roost.runtime.local.persisting import find_state_files, load_state
 from roost.runtime.local.ports import PortBook
 from roost.runtime.local.probing import new_http_client
+from roost.runtime.local.sealing import Sealer, default_key_file, private_runtime_dir
 from roost.runtime.local.watching import ReplicaContext
 from roost.runtime.protocol import BeforeStopHook, EndpointsCallback, Runtime, Unsubscribe
 from roost.runtime.specs import RevisionSpec
@@ -42,12 +43,14 @@ T = TypeVar("T")
 class LocalRuntime:
     """The embedded runtime backend (see :class:`roost.runtime.protocol.Runtime`).
 
-    ``state_dir`` holds per-revision state, config and secret files; logs go to ``log_dir``
+    ``state_dir`` holds per-revision state and config files; logs go to ``log_dir``
     (default ``state_dir/logs``) as ``SERVICE/REVISION/replica-N.jsonl``, rotated at
     ``log_max_bytes`` keeping ``log_backups`` old files. ``env`` is the environment replicas
     start from (default: this process's). ``poll_interval`` is how often memory is sampled and,
     where pidfds are unavailable, how often exits are polled. ``log_tail_lines`` lines of output
-    are kept with each termination for status.
+    are kept with each termination for status. Secret values are sealed in the state files with
+    the key in ``key_file`` and delivered as files from ``runtime_dir`` (defaults outside the
+    project: see :mod:`roost.runtime.local.sealing`).
     """
 
     def __init__(
@@ -62,8 +65,12 @@ class LocalRuntime:
         log_max_bytes: int = 10 * MIB,
         log_backups: int = 5,
         log_tail_lines: int = 20,
+        key_file: Path | None = None,
+        runtime_dir: Path | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.sealer = Sealer(key_file or default_key_file(self.state_dir))
+        self._runtime_dir = runtime_dir
         self.log_dir = Path(log_dir) if log_dir is not None else self.state_dir / "logs"
         self.clock: Clock = clock or RealClock()
         self.host = host
@@ -120,6 +127,11 @@ class LocalRuntime:
         await deployment.stop(grace)
         self._deployments.pop((service, revision), None)
         remove_revision_files(deployment.paths)
+        async with self._lock:
+            if not self._deployments and not find_state_files(self.state_dir):
+                # Nothing sealed is left to open: the key goes too (a new one comes with the
+                # next revision), so no key outlives the project's last revision.
+                self.sealer.forget()
         return deployment.status()
 
     def status(self, service: str | None = None) -> list[RevisionStatus]:
@@ -183,7 +195,7 @@ class LocalRuntime:
 
     async def _adopt_file(self, path: Path) -> Deployment | None:
         try:
-            state = load_state(path)
+            state = load_state(path, sealer=self.sealer)
         except ValueError as exc:
             self.adoption_problems.append(str(exc))
             log.warning("%s", exc)
@@ -228,6 +240,7 @@ class LocalRuntime:
             make_context=make_context,
             notify_endpoints=self._notify_endpoints,
             before_stop=self._run_before_stop,
+            sealer=self.sealer,
         )
 
     async def _notify_endpoints(self, service: str, revision: str, ready: list[Endpoint]) -> None:
@@ -254,7 +267,11 @@ class LocalRuntime:
         return deployment
 
     def _paths(self, service: str, revision: str) -> RevisionPaths:
-        return RevisionPaths.of(self.state_dir, self.log_dir, service, revision)
+        if self._runtime_dir is None:
+            # Found (and checked) on first use, not in __init__: a runtime that never starts a
+            # revision touches nothing.
+            self._runtime_dir = private_runtime_dir(self.state_dir)
+        return RevisionPaths.of(self.state_dir, self.log_dir, self._runtime_dir, service, revision)
 
     def __repr__(self) -> str:
         return f"LocalRuntime({str(self.state_dir)!r}, revisions={len(self._deployments)})"
