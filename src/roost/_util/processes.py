@@ -51,3 +51,30 @@ def unrunnable(command: str, *, cwd: Path, path: str | None) -> str | None:
     if shutil.which(command, path=path) is None:
         return f"command not found: {command} (not in PATH)"
     return None
+
+
+USER_UMASK_ENV = "ROOST_USER_UMASK"
+"""The umask the user had before roost made its own files private (octal text)."""
+
+
+def keep_files_private() -> None:
+    """Make every file this roost process (and the roost processes it starts) creates readable
+    by this user only: ``.roost/`` holds the state database, logs, artifacts and runtime state.
+
+    The user's own umask is remembered in ``$ROOST_USER_UMASK`` (inherited by child roost
+    processes, so the first one wins) for the programs roost runs on the user's behalf —
+    replicas, build steps — whose files are theirs to share (see :func:`user_umask`).
+    """
+    previous = os.umask(0o077)
+    os.environ.setdefault(USER_UMASK_ENV, f"{previous:04o}")
+
+
+def user_umask() -> int:
+    """The umask for a program roost runs for the user; -1 (keep the current one) when roost
+    did not change it."""
+    raw = os.environ.get(USER_UMASK_ENV, "")
+    try:
+        value = int(raw, 8)
+    except ValueError:
+        return -1
+    return value if 0 <= value <= 0o777 else -1

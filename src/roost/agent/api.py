@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -62,6 +63,16 @@ def create_agent_app(agent: Agent) -> FastAPI:
     @app.exception_handler(AgentError)
     async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
         return _error(exc.status, str(exc), exc.hint)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and what only: FastAPI's default answer echoes the input, and a revision spec's
+        # input holds secret values that the caller may log or record in an event.
+        where = [
+            ".".join(str(part) for part in error.get("loc", ())) + ": " + str(error.get("msg"))
+            for error in exc.errors()
+        ]
+        return _error(422, "invalid request: " + "; ".join(where))
 
     @app.exception_handler(RevisionNotFoundError)
     async def _not_found(request: Request, exc: RevisionNotFoundError) -> JSONResponse:

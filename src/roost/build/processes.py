@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from roost._util.processes import unrunnable
+from roost._util.processes import unrunnable, user_umask
 from roost.spec.building import BuildStep
 
 SHELL = "/bin/sh"
@@ -91,6 +91,7 @@ def launch(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=user_umask(),
         )
     return StepProcess(step.name, process, log)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 import roost
+from roost._util.processes import keep_files_private
 from roost.cli import (
     applying,
     deploying,
@@ -95,6 +96,8 @@ app.add_typer(alerts_app, name="alerts")
 
 def main() -> None:
     """Entry point. Commands turn user errors into one line (see ``_output.user_errors``)."""
+    # Before anything is written: .roost/ holds state, logs and artifacts for this user only.
+    keep_files_private()
     try:
         app()
     except KeyboardInterrupt:

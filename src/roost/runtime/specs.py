@@ -30,8 +30,13 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class _Spec(BaseModel):
     # frozen: a running revision's spec never changes (a change is a new revision);
     # bytes as base64: config files may be binary and the spec is persisted as JSON.
+    # hide_input_in_errors: a spec's input holds secret values, and errors end up in logs.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, ser_json_bytes="base64", val_json_bytes="base64"
+        extra="forbid",
+        frozen=True,
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+        hide_input_in_errors=True,
     )
 
 

@@ -158,6 +158,7 @@ def run(source: str) -> int:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             process_group=0,
+            umask=int(config.get("umask", -1)),
         )
     except OSError as exc:
         message = _spawn_error(exc, config["command"], config["cwd"])

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from roost._util.processes import user_umask
 from roost.clock import Clock
 from roost.runtime.local._shim import DRAIN_SECONDS
 from roost.runtime.local.logs import tail_lines
@@ -143,6 +144,8 @@ def launch(
         "log_max_bytes": log_max_bytes,
         "log_backups": log_backups,
         "log_fields": {"service": spec.service, "revision": spec.revision, "replica": index},
+        # roost's own files are private; the replica's are created as the user would.
+        "umask": user_umask(),
     }
     shim = spawn_shim(files, config)
     return Run(
