@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from tests._roost import REPO, roost
+from tests._roost import REPO, kill_leftovers, roost
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -23,8 +26,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+@contextmanager
+def _running(tmp_path: Path, extra: str = "") -> Iterator[tuple[Path, int]]:
     root = tmp_path / "hello"
     shutil.copytree(REPO / "examples" / "hello", root)
     preview = _free_port()
@@ -35,7 +38,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, int]]:
         "    rollout:\n"
         "      strategy: blue_green\n"
         f"      preview_port: {preview}\n"
-        "      scale_down_delay: 1s\n",
+        "      scale_down_delay: 1s\n" + extra,
     )
     (root / "roost.yaml").write_text(text)
     up = roost("up", "-p", str(root), timeout=120)
@@ -44,11 +47,36 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, int]]:
         yield root, preview
     finally:
         roost("down", "-p", str(root), timeout=120)
+        kill_leftovers(root)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    with _running(tmp_path) as running:
+        yield running
+
+
+# Auto-promotion gated by an analysis that needs 5 requests a second to say anything.
+AUTO_PROMOTE = """\
+      auto_promote: true
+    analysis:
+      interval: 1s
+      checks:
+        - metric: error_ratio
+          max: 0.05
+      min_samples: 5
+"""
+
+
+def _api(root: Path, path: str) -> Any:
+    api = json.loads((root / ".roost" / "api.json").read_text())["url"]
+    response = httpx.get(f"{api}{path}", timeout=10)
+    response.raise_for_status()
+    return response.json()
 
 
 def _ps(root: Path) -> dict[str, object]:
-    api = json.loads((root / ".roost" / "api.json").read_text())["url"]
-    data = httpx.get(f"{api}/api/v1/ps", timeout=10).json()
+    data = _api(root, "/api/v1/ps")
     assert isinstance(data, dict)
     return data
 
@@ -100,3 +128,64 @@ def test_preview_address_then_switch_all_at_once(project: tuple[Path, int]) -> N
     _until(lambda: _ps(root)["services"]["hello"].get("preview") is None, "the preview to close")  # type: ignore[union-attr,index]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{preview_port}/", timeout=5)
+
+
+def test_preview_traffic_is_analysed_and_auto_promotes(tmp_path: Path) -> None:
+    with _running(tmp_path, AUTO_PROMOTE) as (root, preview_port):
+        deploy = roost(
+            "deploy", "hello", "--set-env", "HELLO_GREETING=v2", "--detach", "-p", str(root),
+            timeout=120,
+        )  # fmt: skip
+        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+
+        def timeline() -> list[dict[str, Any]]:
+            found = _api(root, "/api/v1/rollouts/find/hello")
+            status = _api(root, f"/api/v1/rollouts/{found['id']}/status")
+            return list(status["timeline"])
+
+        def analyses() -> list[dict[str, Any]]:
+            return [e for e in timeline() if e["kind"] == "analysis"]
+
+        # Without preview traffic the analysis has nothing to judge: no switch.
+        _until(lambda: len(analyses()) >= 2, "two analyses of the idle preview")
+        assert all(a["detail"]["outcome"] == "inconclusive" for a in analyses()), analyses()
+        assert "switch_requested" not in [e["kind"] for e in timeline()]
+        live = str(_ps(root)["services"]["hello"]["url"])  # type: ignore[index]
+
+        # Requests on the preview port are counted for hello-r2, the analysis passes, and
+        # auto-promotion switches all traffic.
+        stop = threading.Event()
+        answered: list[str] = []
+
+        def preview_traffic() -> None:
+            with httpx.Client(timeout=5) as client:
+                while not stop.is_set():
+                    with suppress(httpx.HTTPError):
+                        answered.append(
+                            client.get(f"http://127.0.0.1:{preview_port}/p").json()["revision"]
+                        )
+                    stop.wait(0.02)
+
+        worker = threading.Thread(target=preview_traffic, daemon=True)
+        worker.start()
+        try:
+            _until(
+                lambda: "switch_requested" in [e["kind"] for e in timeline()],
+                "auto-promotion after preview traffic",
+                timeout=120,
+            )
+        finally:
+            stop.set()
+            worker.join(timeout=15)
+        assert set(answered) == {"hello-r2"}
+        passed = [a for a in analyses() if a["detail"]["outcome"] == "pass"]
+        assert passed, analyses()
+        switch = next(e for e in timeline() if e["kind"] == "switch_requested")
+        assert switch["detail"]["by"] == "auto_promote"
+        with httpx.Client(timeout=10) as client:
+            _until(
+                lambda: (
+                    {client.get(live + "/").json()["revision"] for _ in range(10)} == {"hello-r2"}
+                ),
+                "the switch to hello-r2",
+            )

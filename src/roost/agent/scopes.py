@@ -80,8 +80,9 @@ class Scope:
         )
         self.listeners: dict[str, _Listener] = {}
         # Blue-green previews: per service, a listener of its own that sends everything to one
-        # revision. Its own router and recorder, so preview checks never move the live split or
-        # count in the live revision's analysis.
+        # revision. Its own router, so preview checks never move the live split; this scope's
+        # recorder, so preview requests count for the preview revision (only the preview sends
+        # it traffic) and its analysis has samples to judge, as auto_promote needs.
         self.previews: dict[str, tuple[str, _Listener]] = {}
         self._lock = asyncio.Lock()
         self._unsubscribe: list[Any] = []
@@ -237,9 +238,7 @@ class Scope:
                 status=404,
             )
         router = EmbeddedRouter()
-        proxy = EmbeddedProxy(
-            service, router=router, recorder=Recorder(clock=self.clock), clock=self.clock
-        )
+        proxy = EmbeddedProxy(service, router=router, recorder=self.recorder, clock=self.clock)
         live = await self.router.routes(service)
         route = live.revisions.get(revision)
         await router.set_endpoints(service, revision, route.endpoints if route else ())
