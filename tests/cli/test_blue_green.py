@@ -56,7 +56,8 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, int]]:
         yield running
 
 
-# Auto-promotion gated by an analysis that needs 5 requests a second to say anything.
+# Auto-promotion gated by an analysis that needs 5 requests a second to say anything; a high
+# inconclusive_limit so that the idle preview is not paused for a human before traffic comes.
 AUTO_PROMOTE = """\
       auto_promote: true
     analysis:
@@ -65,6 +66,7 @@ AUTO_PROMOTE = """\
         - metric: error_ratio
           max: 0.05
       min_samples: 5
+      inconclusive_limit: 1000
 """
 
 
