@@ -24,6 +24,8 @@ import pytest
 from tests._canary import Load, api, router_url, wait_for, write_project
 from tests._roost import kill_leftovers, roost
 
+from roost.runtime.local.sealing import default_key_file
+
 # Long and random-looking, so that finding one in a file can only mean it was written there.
 SECRETS = {
     "ROOST_TEST_TOKEN_A": "tok-A-5f0c2b9e41d7a3c8e6b1f4d2a9c7e0b3",
@@ -66,9 +68,14 @@ def _config(root: Path) -> dict[str, object]:
     return dict(wait_for(answer, timeout=60, what="an answer through the router"))
 
 
+def _runtime_dir(root: Path) -> Path:
+    """The dev environment's runtime state directory."""
+    return root / ".roost" / "agent" / "environments" / "dev" / "runtime"
+
+
 def _replica_pid(root: Path, revision: str) -> int | None:
     """The pid of the revision's replica 0 (None between two runs)."""
-    state = root / ".roost" / "agent" / "runtime" / "revisions" / "web" / revision / "state.json"
+    state = _runtime_dir(root) / "revisions" / "web" / revision / "state.json"
     process = json.loads(state.read_text())["replicas"][0]["process"]
     return int(process["pid"]) if process else None
 
@@ -132,10 +139,17 @@ def test_no_secret_value_at_rest_after_deploy_rollback_and_restarts(tmp_path: Pa
         assert config["token_sha256"] == _fingerprint(SECRETS["ROOST_TEST_TOKEN_A"])
         assert _leaks(root) == []
 
+        # The key that seals them lives outside the project, for this user only…
+        key_file = default_key_file(_runtime_dir(root))
+        assert not key_file.is_relative_to(root)
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
         # roost down + up: the whole of roost restarts.
         down = roost("down", *p, timeout=120)
         assert down.returncode == 0, down.stdout + down.stderr
         assert _leaks(root) == []
+        # …and goes with the last revision.
+        assert not key_file.exists()
         _up(root)
         assert _config(root)["token_sha256"] == _fingerprint(SECRETS["ROOST_TEST_TOKEN_A"])
         assert _leaks(root) == []
