@@ -33,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from roost.agent.answers import sli_answer
 from roost.agent.routes_file import (
     LEGACY_DIR,
     SavedScope,
@@ -40,7 +41,7 @@ from roost.agent.routes_file import (
     load_routes,
     save_routes,
 )
-from roost.agent.scopes import SUMMARY_WINDOW, AgentError, Scope, sli_answer
+from roost.agent.scopes import SUMMARY_WINDOW, AgentError, Scope
 from roost.agent.synthetic import PROBES_FILE, SyntheticProber
 from roost.clock import Clock, RealClock
 from roost.runtime import RevisionSpec, RevisionStatus

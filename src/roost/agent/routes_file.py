@@ -102,11 +102,18 @@ def save_routes(state_dir: Path, scopes: dict[str, SavedScope]) -> None:
     tmp.replace(path)
 
 
-def log_dirs(state_dir: Path, *, default_environment: str) -> dict[str, Path]:
-    """Where each environment's replicas write their logs, by environment (read from
-    ``routes.json``, so logs are found without a running agent)."""
+def runtime_dirs(state_dir: Path, *, default_environment: str) -> dict[str, Path]:
+    """Each environment's runtime directory (replica state under ``revisions/``, logs under
+    ``logs/``), by environment: read from ``routes.json`` so that tools find every replica
+    and log without a running agent. A runtime left by an agent from before environments is
+    the default environment's."""
     scopes = load_routes(state_dir, default_environment=default_environment)
-    legacy = state_dir / "runtime" / "logs"
-    if legacy.is_dir() and all(scope.dir != LEGACY_DIR for scope in scopes.values()):
+    if (state_dir / "runtime").is_dir() and all(s.dir != LEGACY_DIR for s in scopes.values()):
         scopes.setdefault(default_environment, SavedScope(dir=LEGACY_DIR))
-    return {env: state_dir / scope.dir / "runtime" / "logs" for env, scope in scopes.items()}
+    return {env: state_dir / scope.dir / "runtime" for env, scope in scopes.items()}
+
+
+def log_dirs(state_dir: Path, *, default_environment: str) -> dict[str, Path]:
+    """Where each environment's replicas write their logs, by environment."""
+    dirs = runtime_dirs(state_dir, default_environment=default_environment)
+    return {env: runtime / "logs" for env, runtime in dirs.items()}

@@ -20,12 +20,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from roost.agent.answers import revision_json, sli_answer
 from roost.agent.routes_file import SavedScope
 from roost.clock import Clock
 from roost.runtime import RevisionNotFoundError, RevisionSpec, RevisionStatus
 from roost.runtime.local import LocalRuntime
-from roost.telemetry import CODE_CLASSES, PrometheusMetrics, Recorder, TimeSeriesStore
-from roost.telemetry.counting import WindowCounts
+from roost.telemetry import PrometheusMetrics, Recorder, TimeSeriesStore
 from roost.traffic import EmbeddedProxy, EmbeddedRouter, Endpoint, StaleFencingToken
 
 log = logging.getLogger(__name__)
@@ -358,62 +358,3 @@ class Scope:
             f"Scope({self.environment!r}, dir={str(self.dir)!r}, listeners="
             f"{ {s: lst.port for s, lst in self.listeners.items()} })"
         )
-
-
-def sli_answer(
-    environment: str,
-    series: TimeSeriesStore | None,
-    service: str,
-    *,
-    window: timedelta,
-    under: float | None = None,
-    revision: str | None = None,
-) -> dict[str, Any]:
-    """The SLO engine's counts from ``series`` (None: an environment with nothing here, so no
-    requests at all)."""
-    revisions = [] if series is None else series.revisions(service)
-    if revision is not None:
-        revisions = [r for r in revisions if r == revision]
-    total = WindowCounts(under=None if under is None else 0)
-    for name in revisions:
-        assert series is not None
-        total += series.window_counts(service, name, window=window, under=under)
-    return {
-        "environment": environment,
-        "window_seconds": window.total_seconds(),
-        "revisions": revisions,
-        "classes": dict(zip(CODE_CLASSES, total.classes, strict=True)),
-        "total": total.total,
-        "under": total.under,
-    }
-
-
-def revision_json(status: RevisionStatus) -> dict[str, Any]:
-    replicas = []
-    for r in status.replicas:
-        term = r.last_termination
-        replicas.append(
-            {
-                "index": r.index,
-                "state": str(r.state),
-                "ready": r.ready,
-                "port": r.port,
-                "pid": r.pid,
-                "restarts": r.restarts,
-                "adopted": r.adopted,
-                "message": r.message,
-                "last_exit": None if term is None else term.describe(),
-                "log_tail": [] if term is None else list(term.log_tail[-5:]),
-                "probes": [
-                    {"kind": p.kind, "passing": p.passing, "message": p.last_message}
-                    for p in r.probes
-                ],
-            }
-        )
-    return {
-        "revision": status.revision,
-        "phase": status.phase,
-        "desired_replicas": status.desired_replicas,
-        "ready_replicas": status.ready_replicas,
-        "replicas": replicas,
-    }
