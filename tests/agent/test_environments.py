@@ -211,3 +211,35 @@ def test_an_upgraded_agent_adopts_the_replicas_of_a_routes_json_without_environm
 
     port, pids = asyncio.run(before())
     asyncio.run(after(port, pids))
+
+
+def test_routes_json_versions_and_where_each_environment_keeps_its_runtime(
+    tmp_path: Path,
+) -> None:
+    from roost.agent.routes_file import load_routes, log_dirs, runtime_dirs
+
+    # Before environments: the keys at the top, the runtime in runtime/.
+    (tmp_path / "routes.json").write_text(json.dumps({"listen": {"web": 8080}, "auto": []}))
+    (tmp_path / "runtime" / "logs").mkdir(parents=True)
+    (legacy,) = load_routes(tmp_path, default_environment="dev").items()
+    assert (legacy[0], legacy[1].dir, legacy[1].listen) == ("dev", ".", {"web": 8080})
+    assert runtime_dirs(tmp_path, default_environment="dev") == {"dev": tmp_path / "runtime"}
+    # Version 2: one directory per environment.
+    (tmp_path / "routes.json").write_text(
+        json.dumps(
+            {
+                "version": 2,
+                "environments": {
+                    "dev": {"dir": ".", "listen": {"web": 8080}},
+                    "staging": {"listen": {"web": 8081}},
+                },
+            }
+        )
+    )
+    assert log_dirs(tmp_path, default_environment="dev") == {
+        "dev": tmp_path / "runtime" / "logs",
+        "staging": tmp_path / "environments" / "staging" / "runtime" / "logs",
+    }
+    # A damaged file costs the saved routes, never the agent.
+    (tmp_path / "routes.json").write_text("[1, 2")
+    assert load_routes(tmp_path, default_environment="dev") == {}
