@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import roost
+from roost.api.limiting import (
+    DEFAULT_MAX_BODY_BYTES,
+    BodyLimit,
+    error_response,
+    invalid_request,
+)
 from roost.api.routes import health, history, project, rollouts, services, slos
 from roost.control.dataplane.agents import AgentRefused, AgentUnavailable
 from roost.control.errors import OperationError
@@ -19,23 +26,18 @@ from roost.control.workspace import Workspace
 from roost.store import Conflict, NotFound, StaleFencingToken, StoreError
 
 
-def _error(status: int, message: str, hint: str | None) -> JSONResponse:
-    body = {"error": message}
-    if hint:
-        body["hint"] = hint
-    return JSONResponse(body, status_code=status)
-
-
 def create_app(
     workspace: Workspace,
     *,
     plane: ControlPlane | None = None,
     executor: RolloutExecutor | None = None,
     desired: DesiredState | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """Build the API for an opened workspace. The caller owns (and closes) the workspace;
     ``executor`` is the rollout executor whose loop ``roost serve`` runs (default: one without
-    a loop, which applies operations but moves no rollout on by itself)."""
+    a loop, which applies operations but moves no rollout on by itself). A request body larger
+    than ``max_body_bytes`` is refused with a 413 before any route reads it."""
     app = FastAPI(
         title="roost",
         version=roost.__version__,
@@ -63,39 +65,41 @@ def create_app(
     app.include_router(services.router, prefix="/api/v1")
     app.include_router(rollouts.router, prefix="/api/v1")
     app.include_router(slos.router, prefix="/api/v1")
+    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
+    app.add_exception_handler(RequestValidationError, invalid_request)
 
     # Errors a user can cause answer {"error", "hint"} with a fitting status, never a 500.
     @app.exception_handler(OperationError)
     async def _operation(request: Request, exc: OperationError) -> JSONResponse:
-        return _error(exc.status, str(exc), exc.hint)
+        return error_response(exc.status, str(exc), exc.hint)
 
     @app.exception_handler(ReleaseError)
     async def _release(request: Request, exc: ReleaseError) -> JSONResponse:
-        return _error(400, str(exc), exc.hint)
+        return error_response(400, str(exc), exc.hint)
 
     @app.exception_handler(AgentUnavailable)
     async def _agent_down(request: Request, exc: AgentUnavailable) -> JSONResponse:
-        return _error(503, str(exc), exc.hint)
+        return error_response(503, str(exc), exc.hint)
 
     @app.exception_handler(AgentRefused)
     async def _agent_refused(request: Request, exc: AgentRefused) -> JSONResponse:
-        return _error(exc.status, str(exc), exc.hint)
+        return error_response(exc.status, str(exc), exc.hint)
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return _error(404, str(exc), exc.hint)
+        return error_response(404, str(exc), exc.hint)
 
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
-        return _error(409, str(exc), exc.hint)
+        return error_response(409, str(exc), exc.hint)
 
     @app.exception_handler(StaleFencingToken)
     async def _stale(request: Request, exc: StaleFencingToken) -> JSONResponse:
-        return _error(409, str(exc), "this control plane lost its lease")
+        return error_response(409, str(exc), "this control plane lost its lease")
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:
         # The state store is busy or unreachable: the request can be retried as it is.
-        return _error(503, str(exc), exc.hint)
+        return error_response(503, str(exc), exc.hint)
 
     return app

@@ -23,12 +23,21 @@ def api_url(api: str | None, project: Path | None) -> str:
     return f"http://127.0.0.1:{DEFAULT_API_PORT}"
 
 
-def call(method: str, url: str, *, json: Any = None, timeout: float = 60.0) -> Any:
-    """One API call; any failure prints ``roost: error: ...`` and exits non-zero."""
+def call(
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    params: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Any:
+    """One API call; any failure prints ``roost: error: ...`` and exits non-zero. Parts of
+    ``url`` that come from the user must be escaped (:func:`roost.cli._inputs.part`); ``params``
+    are escaped here."""
     import httpx
 
     try:
-        response = httpx.request(method, url, json=json, timeout=timeout)
+        response = httpx.request(method, url, json=json, params=params, timeout=timeout)
     except httpx.InvalidURL as exc:
         fail(f"bad API URL {url!r}: {exc}", hint="e.g. --api http://127.0.0.1:7070", code=2)
     except httpx.UnsupportedProtocol:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from roost.cli._api import api_url, call
+from roost.cli._inputs import env_assignments, part
 from roost.cli._live import EXIT_WAITING, reason_line, watch
 from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, console, err_console, fail
@@ -79,13 +80,7 @@ def follow(base: str, view: dict[str, Any], *, detach: bool) -> None:
 
 
 def _overrides(set_env: list[str] | None) -> dict[str, str]:
-    overrides = {}
-    for item in set_env or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"--set-env {item!r} is not KEY=VALUE", code=2)
-        overrides[key] = value
-    return overrides
+    return env_assignments(set_env)
 
 
 def deploy(
@@ -185,5 +180,5 @@ def rollback(
         "force": force,
         "actor": who(as_),
     }
-    view = call("POST", f"{base}/api/v1/services/{service}/rollback", json=body, timeout=120)
+    view = call("POST", f"{base}/api/v1/services/{part(service)}/rollback", json=body, timeout=120)
     follow(base, view, detach=detach)

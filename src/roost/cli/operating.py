@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import typer
 from rich.table import Table
@@ -23,6 +22,7 @@ from rich.table import Table
 from roost._util.files import read_json_object
 from roost._util.processes import pid_alive
 from roost.cli._api import api_url, call
+from roost.cli._inputs import env_assignments, part, revision_name, service_name, weight_assignments
 from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import console, err_console, fail, user_errors
 from roost.cli._people import who
@@ -233,15 +233,13 @@ def start(
     replicas: Annotated[int | None, typer.Option(min=0, help="Replica count.")] = None,
 ) -> None:
     """Start a new revision of SERVICE next to the running one, at weight 0."""
-    overrides = {}
-    for item in set_env or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"--set-env {item!r} is not KEY=VALUE", code=2)
-        overrides[key] = value
+    service_name(service)
+    overrides = env_assignments(set_env)
     base = api_url(api, project)
     body = {"environment": environment, "release": release, "env": overrides, "replicas": replicas}
-    result = call("POST", f"{base}/api/v1/services/{service}/revisions", json=body, timeout=120)
+    result = call(
+        "POST", f"{base}/api/v1/services/{part(service)}/revisions", json=body, timeout=120
+    )
     console.print(
         f"started {result['revision']} (weight 0 unless it is the only one)", markup=False
     )
@@ -256,15 +254,11 @@ def weights(
 ) -> None:
     """Move traffic: replace SERVICE's weights in one environment's router (default: the
     first), in one atomic update."""
-    parsed: dict[str, int] = {}
-    for item in assignments:
-        name, sep, value = item.partition("=")
-        if not sep or not value.isdigit() or int(value) > 100:
-            fail(f"{item!r} is not REVISION=PERCENT", hint="e.g. shop-r1=80 shop-r2=20", code=2)
-        parsed[name] = int(value)
+    service_name(service)
+    parsed = weight_assignments(assignments)
     base = api_url(api, project)
     body = {"weights": parsed, "environment": environment}
-    result = call("PUT", f"{base}/api/v1/services/{service}/weights", json=body)
+    result = call("PUT", f"{base}/api/v1/services/{part(service)}/weights", json=body)
     shown = ", ".join(f"{k}={v}%" for k, v in result["weights"].items())
     console.print(f"{service}: {shown}", markup=False)
 
@@ -277,9 +271,12 @@ def stop(
     environment: EnvOpt = None,
 ) -> None:
     """Drain and stop one revision of SERVICE (in one environment, default: the first)."""
+    service_name(service)
+    revision_name(revision)
     base = api_url(api, project)
-    query = "" if environment is None else f"?environment={quote(environment, safe='')}"
-    call("DELETE", f"{base}/api/v1/services/{service}/revisions/{revision}{query}", timeout=120)
+    params = None if environment is None else {"environment": environment}
+    url = f"{base}/api/v1/services/{part(service)}/revisions/{part(revision)}"
+    call("DELETE", url, params=params, timeout=120)
     console.print(f"stopped {service}/{revision}", markup=False)
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from roost.cli._api import api_url, call
+from roost.cli._inputs import part
 from roost.cli._live import EXIT_WAITING, reason_line, render, timeline_line, watch
 from roost.cli._options import ApiOpt, EnvOpt, JsonOpt, ProjectOpt
 from roost.cli._output import console, fail
@@ -41,8 +42,8 @@ def _find(base: str, what: str | None, environment: str | None) -> dict[str, Any
                 code=2,
             )
         what = str(active[0]["id"])
-    query = f"?environment={environment}" if environment else ""
-    found: dict[str, Any] = call("GET", f"{base}/api/v1/rollouts/find/{what}{query}")
+    params = {"environment": environment} if environment else None
+    found: dict[str, Any] = call("GET", f"{base}/api/v1/rollouts/find/{part(what)}", params=params)
     return found
 
 
@@ -64,7 +65,7 @@ def status(
         view = watch(base, rollout_id)
         console.print(reason_line(view), markup=False)
         return
-    view = call("GET", f"{base}/api/v1/rollouts/{rollout_id}/status")
+    view = call("GET", f"{base}/api/v1/rollouts/{part(rollout_id)}/status")
     if as_json:
         console.print_json(data=view)
         return
@@ -92,7 +93,7 @@ def _command(
     base = api_url(api, project)
     rollout_id = _find(base, what, environment)["id"]
     view: dict[str, Any] = call(
-        "POST", f"{base}/api/v1/rollouts/{rollout_id}/{action}", json=body, timeout=60
+        "POST", f"{base}/api/v1/rollouts/{part(rollout_id)}/{action}", json=body, timeout=60
     )
     return view
 
@@ -194,7 +195,10 @@ def approve(
     """Approve a deploy someone else requested (four eyes); it starts with enough approvals."""
     base = api_url(api, project)
     view = call(
-        "POST", f"{base}/api/v1/rollouts/{rollout}/approve", json={"actor": who(as_)}, timeout=120
+        "POST",
+        f"{base}/api/v1/rollouts/{part(rollout)}/approve",
+        json={"actor": who(as_)},
+        timeout=120,
     )
     if view["state"] == "awaiting_approval":
         console.print(f"{view['id']}: approved; still {view.get('waiting')}", markup=False)
@@ -214,8 +218,8 @@ def history(
 ) -> None:
     """Every rollout of SERVICE, newest first: what moved where, how it ended, and why."""
     base = api_url(api, project)
-    query = f"?environment={environment}" if environment else ""
-    rows = call("GET", f"{base}/api/v1/services/{service}/history{query}")
+    params = {"environment": environment} if environment else None
+    rows = call("GET", f"{base}/api/v1/services/{part(service)}/history", params=params)
     table = Table("started", "id", "env", "kind", "from → to", "by", "state", "why", title=service)
     for row in rows:
         why = row.get("reason") or row.get("override") or ""

@@ -21,10 +21,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from roost.spec.names import ENV_NAME_PATTERN
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 """Service and revision names: they become directory names, so no '/', no leading '.'."""
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(ENV_NAME_PATTERN)
 
 
 class _Spec(BaseModel):

@@ -11,9 +11,11 @@ from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
 
 from roost.spec._issues import Loc, issue_error
 
-NAME_PATTERN = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+# The patterns live in roost.spec.names: the API and the CLI check the same ones.
+from roost.spec.names import ENV_NAME_PATTERN, ENV_NAME_RULE, NAME_PATTERN, NAME_RULE
+
 _NAME = re.compile(NAME_PATTERN)
-_NAME_RULE = 'lowercase letters, digits and "-", starting with a letter, at most 63 characters'
+_NAME_RULE = NAME_RULE
 
 
 def describe(value: object) -> str:
@@ -128,7 +130,6 @@ Command = Annotated[
 No shell runs (write ``["sh", "-c", "..."]`` for pipes); ``$PORT`` and ``${NAME}`` in words are
 filled in from the service's environment when it starts."""
 
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _ENV_NAME = re.compile(ENV_NAME_PATTERN)
 
 
@@ -136,7 +137,7 @@ def _env_name(value: Any) -> Any:
     if isinstance(value, str) and not _ENV_NAME.fullmatch(value):
         raise issue_error(
             f"{describe(value)} is not a valid environment variable name",
-            hint="use letters, digits and _, not starting with a digit",
+            hint=ENV_NAME_RULE,
         )
     return value
 

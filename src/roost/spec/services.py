@@ -14,7 +14,6 @@ from roost.spec._issues import Issue, issue_error, issues_error
 from roost.spec.analysis import Analysis
 from roost.spec.building import Build
 from roost.spec.fields import (
-    NAME_PATTERN,
     Command,
     Cpu,
     EnvVarName,
@@ -25,6 +24,7 @@ from roost.spec.fields import (
     describe,
     port_or_auto,
 )
+from roost.spec.names import NAME_PATTERN
 from roost.spec.probes import Probes, Warmup
 from roost.spec.rollouts import BlueGreenRollout, Rollout
 from roost.spec.slos import Slo

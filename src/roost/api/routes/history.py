@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
+from roost.api.inputs import IdPath, ReleasePath
 from roost.api.routes._deps import WorkspaceDep
 from roost.store import NotFound
 from roost.store.records import LeaseRecord, ReleaseRecord, RolloutRecord, TimelineEntry
@@ -34,7 +35,7 @@ def list_releases(
 
 
 @router.get("/releases/{release_id}", tags=["releases"], responses={404: {}})
-def get_release(ws: WorkspaceDep, release_id: str) -> ReleaseRecord:
+def get_release(ws: WorkspaceDep, release_id: ReleasePath) -> ReleaseRecord:
     """One release: artifact, config snapshot, secret versions and schema range."""
     try:
         return ws.store.releases.get(release_id)
@@ -55,7 +56,7 @@ def list_rollouts(
 
 
 @router.get("/rollouts/{rollout_id}", tags=["rollouts"], responses={404: {}})
-def get_rollout(ws: WorkspaceDep, rollout_id: str) -> RolloutDetail:
+def get_rollout(ws: WorkspaceDep, rollout_id: IdPath) -> RolloutDetail:
     """One rollout with its whole timeline (oldest first)."""
     try:
         rollout = ws.store.rollouts.get(rollout_id)

@@ -13,13 +13,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
+from roost.api.inputs import (
+    Actor,
+    EnvironmentName,
+    EnvVars,
+    IdPath,
+    ReleaseId,
+    ServiceName,
+    ServicePath,
+    Text,
+)
 from roost.control.operations.deploying import Deployments
 from roost.control.operations.rolling_back import Rollbacks
 from roost.rollout import CommandKind
 
 router = APIRouter(tags=["rollouts"])
-
-Actor = Annotated[str, Field(min_length=1, max_length=200, description="Who asks.")]
 
 
 def _deployments(request: Request) -> Deployments:
@@ -33,19 +41,19 @@ def _rollbacks(request: Request) -> Rollbacks:
 
 
 class Deploy(BaseModel):
-    service: str
-    environment: str | None = Field(default=None, description="Default: the first one.")
-    release: str | None = Field(default=None, description="Default: cut a new release.")
-    env: dict[str, str] = Field(
+    service: ServiceName
+    environment: EnvironmentName | None = Field(default=None, description="Default: the first one.")
+    release: ReleaseId | None = Field(default=None, description="Default: cut a new release.")
+    env: EnvVars = Field(
         default_factory=dict, description="Extra environment variables of the new release."
     )
     approve: bool = Field(
         default=False, description="Count the requester's own approval (refused by four eyes)."
     )
-    override_budget: str | None = Field(
+    override_budget: Text | None = Field(
         default=None, description="Reason for deploying although the error budget is spent."
     )
-    override_scan: str | None = Field(
+    override_scan: Text | None = Field(
         default=None, description="Reason for deploying although the scan gate refuses (audited)."
     )
     actor: Actor
@@ -53,7 +61,7 @@ class Deploy(BaseModel):
 
 class Command(BaseModel):
     actor: Actor
-    reason: str = ""
+    reason: Text = ""
 
 
 class Promote(Command):
@@ -61,10 +69,10 @@ class Promote(Command):
 
 
 class Rollback(BaseModel):
-    environment: str | None = None
-    to: str | None = Field(default=None, description="Default: the release before this one.")
+    environment: EnvironmentName | None = None
+    to: ReleaseId | None = Field(default=None, description="Default: the release before this one.")
     fast: bool = Field(default=False, description="Straight to 100% instead of canary steps.")
-    force: str | None = Field(
+    force: Text | None = Field(
         default=None, description="Reason for overriding a schema refusal (audited)."
     )
     actor: Actor
@@ -86,7 +94,7 @@ def deploy(request: Request, body: Annotated[Deploy, Body()]) -> dict[str, Any]:
 
 
 @router.get("/rollouts/{rollout_id}/status")
-def status(rollout_id: str, request: Request) -> dict[str, Any]:
+def status(rollout_id: IdPath, request: Request) -> dict[str, Any]:
     """The rollout as the live view shows it, with its timeline."""
     deployments = _deployments(request)
     record = deployments.rollout(rollout_id)
@@ -100,27 +108,27 @@ def status(rollout_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/rollouts/find/{what}")
-def find(what: str, request: Request, environment: str | None = None) -> dict[str, Any]:
+def find(what: str, request: Request, environment: EnvironmentName | None = None) -> dict[str, Any]:
     """A rollout by id, or a service's active (else latest) rollout."""
     deployments = _deployments(request)
     return deployments.view(deployments.find(what, environment))
 
 
 @router.post("/rollouts/{rollout_id}/approve")
-def approve(rollout_id: str, request: Request, body: Command) -> dict[str, Any]:
+def approve(rollout_id: IdPath, request: Request, body: Command) -> dict[str, Any]:
     """Approve a deploy someone else requested; it starts once it has enough approvals."""
     return _deployments(request).approve(rollout_id, actor=body.actor)
 
 
 @router.post("/rollouts/{rollout_id}/promote")
-def promote(rollout_id: str, request: Request, body: Promote) -> dict[str, Any]:
+def promote(rollout_id: IdPath, request: Request, body: Promote) -> dict[str, Any]:
     """Move past the current step (``full``: straight to 100%)."""
     kind = CommandKind.PROMOTE_FULL if body.full else CommandKind.PROMOTE
     return _deployments(request).command(rollout_id, kind, actor=body.actor, reason=body.reason)
 
 
 @router.post("/rollouts/{rollout_id}/pause")
-def pause(rollout_id: str, request: Request, body: Command) -> dict[str, Any]:
+def pause(rollout_id: IdPath, request: Request, body: Command) -> dict[str, Any]:
     """Hold the rollout where it is (analysis keeps running and can still abort)."""
     return _deployments(request).command(
         rollout_id, CommandKind.PAUSE, actor=body.actor, reason=body.reason
@@ -128,7 +136,7 @@ def pause(rollout_id: str, request: Request, body: Command) -> dict[str, Any]:
 
 
 @router.post("/rollouts/{rollout_id}/resume")
-def resume(rollout_id: str, request: Request, body: Command) -> dict[str, Any]:
+def resume(rollout_id: IdPath, request: Request, body: Command) -> dict[str, Any]:
     """Continue a paused rollout."""
     return _deployments(request).command(
         rollout_id, CommandKind.RESUME, actor=body.actor, reason=body.reason
@@ -136,7 +144,7 @@ def resume(rollout_id: str, request: Request, body: Command) -> dict[str, Any]:
 
 
 @router.post("/rollouts/{rollout_id}/abort")
-def abort(rollout_id: str, request: Request, body: Command) -> dict[str, Any]:
+def abort(rollout_id: IdPath, request: Request, body: Command) -> dict[str, Any]:
     """All traffic back to stable now (one router update), then end the rollout."""
     return _deployments(request).command(
         rollout_id, CommandKind.ABORT, actor=body.actor, reason=body.reason
@@ -144,7 +152,7 @@ def abort(rollout_id: str, request: Request, body: Command) -> dict[str, Any]:
 
 
 @router.post("/services/{service}/rollback", status_code=201)
-def rollback(service: str, request: Request, body: Rollback) -> dict[str, Any]:
+def rollback(service: ServicePath, request: Request, body: Rollback) -> dict[str, Any]:
     """Roll back to an earlier release: code, config and secrets together, schema permitting."""
     return _rollbacks(request).rollback(
         service,
@@ -157,6 +165,8 @@ def rollback(service: str, request: Request, body: Rollback) -> dict[str, Any]:
 
 
 @router.get("/services/{service}/history")
-def history(service: str, request: Request, environment: str | None = None) -> list[dict[str, Any]]:
+def history(
+    service: ServicePath, request: Request, environment: EnvironmentName | None = None
+) -> list[dict[str, Any]]:
     """The service's rollouts, newest first."""
     return _rollbacks(request).history(service, environment)

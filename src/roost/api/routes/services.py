@@ -12,6 +12,16 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
 from roost.agent.heartbeat import AGENT_LEASE_PREFIX
+from roost.api.inputs import (
+    MAX_WEIGHTS,
+    EnvironmentName,
+    EnvVars,
+    ReleaseId,
+    RevisionName,
+    RevisionPath,
+    ServicePath,
+    Text,
+)
 from roost.control.dataplane.agents import AgentUnavailable
 from roost.control.errors import OperationError
 from roost.control.operations.plane import ControlPlane
@@ -25,30 +35,34 @@ def _plane(request: Request) -> ControlPlane:
 
 
 class Up(BaseModel):
-    environment: str | None = Field(default=None, description="Default: the first one.")
-    actor: str | None = None
+    environment: EnvironmentName | None = Field(default=None, description="Default: the first one.")
+    actor: Text | None = None
 
 
 class StartRevision(BaseModel):
-    environment: str | None = None
-    release: str | None = Field(default=None, description="Run this release; default: cut one.")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
+    environment: EnvironmentName | None = None
+    release: ReleaseId | None = Field(
+        default=None, description="Run this release; default: cut one."
+    )
+    env: EnvVars = Field(default_factory=dict, description="Extra environment variables.")
     replicas: int | None = Field(default=None, ge=0, le=1000)
-    actor: str | None = None
+    actor: Text | None = None
 
 
 class SetWeights(BaseModel):
-    weights: dict[str, Annotated[int, Field(ge=0, le=100)]]
-    environment: str | None = Field(default=None, description="Default: the first one.")
-    actor: str | None = None
+    weights: Annotated[
+        dict[RevisionName, Annotated[int, Field(ge=0, le=100)]], Field(max_length=MAX_WEIGHTS)
+    ]
+    environment: EnvironmentName | None = Field(default=None, description="Default: the first one.")
+    actor: Text | None = None
 
 
 class LogQuery(BaseModel):
-    sql: str = Field(min_length=1)
+    sql: Annotated[str, Field(min_length=1, max_length=100_000)]
 
 
 @router.get("/ps")
-def ps(request: Request, environment: str | None = None) -> dict[str, Any]:
+def ps(request: Request, environment: EnvironmentName | None = None) -> dict[str, Any]:
     """Revisions, replicas, probe states, weights and per-revision rps / error ratio / p99,
     plus the agent's heartbeat: a node lease that nobody renewed for its duration means the
     agent is gone (NotReady), however quiet a live one may be."""
@@ -90,7 +104,7 @@ def up(request: Request, body: Annotated[Up, Body()]) -> dict[str, Any]:
 
 
 @router.post("/services/{service}/revisions")
-def start_revision(service: str, request: Request, body: StartRevision) -> dict[str, Any]:
+def start_revision(service: ServicePath, request: Request, body: StartRevision) -> dict[str, Any]:
     """Start a new revision at weight 0 (100 when it is the service's only one)."""
     revision = _plane(request).start_revision(
         service,
@@ -104,7 +118,7 @@ def start_revision(service: str, request: Request, body: StartRevision) -> dict[
 
 
 @router.put("/services/{service}/weights")
-def set_weights(service: str, request: Request, body: SetWeights) -> dict[str, Any]:
+def set_weights(service: ServicePath, request: Request, body: SetWeights) -> dict[str, Any]:
     """Replace the service's weights in one atomic, fenced router update."""
     weights = _plane(request).set_weights(
         service, body.weights, environment=body.environment, actor=body.actor
@@ -114,7 +128,10 @@ def set_weights(service: str, request: Request, body: SetWeights) -> dict[str, A
 
 @router.delete("/services/{service}/revisions/{revision}")
 def stop_revision(
-    service: str, revision: str, request: Request, environment: str | None = None
+    service: ServicePath,
+    revision: RevisionPath,
+    request: Request,
+    environment: EnvironmentName | None = None,
 ) -> dict[str, Any]:
     """Drain and stop a revision that no longer carries traffic (in ``environment``, default:
     the first one)."""

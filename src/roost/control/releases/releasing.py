@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.spec import Project, Service
+from roost.spec.names import ENV_NAME_RULE, env_name_problem, text_problem
 from roost.store import ReleaseRecord, Store
 
 
@@ -90,6 +91,13 @@ def cut_release(
 ) -> ReleaseRecord:
     """Record a new immutable release of ``service_name`` from the current roost.yaml."""
     service = project.service(service_name)
+    # Checked before anything is stored: a release is immutable, so a bad name cut into one
+    # would break every later deploy of it.
+    for name, value in (env_overrides or {}).items():
+        if (problem := env_name_problem(name)) is not None:
+            raise ReleaseError(problem, hint=ENV_NAME_RULE)
+        if (problem := text_problem(value, multiline=True)) is not None:
+            raise ReleaseError(f"environment variable {name}: {problem}")
     config = config_snapshot(project, service, root=root)
     if env_overrides:
         config["env"] = {**config.get("env", {}), **env_overrides}

@@ -1,0 +1,102 @@
+"""The value types of request bodies and paths: every name, id and free text a caller sends is
+checked against :mod:`roost.spec.names` (the patterns roost.yaml uses) before a route runs, so a
+bad one is a 422 naming the field, and nothing is stored.
+
+Counts and sizes are bounded too: a body is at most ``max_body_bytes`` (see
+:mod:`roost.api.limiting`), and a mapping at most a few hundred entries, so one request cannot
+store a release of many megabytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import AfterValidator, Field, WithJsonSchema
+
+from roost.spec import names
+
+MAX_ENV_VARS = 500
+"""Extra environment variables of one release: far more than any service needs."""
+MAX_ENV_VALUE = 32 * 1024
+MAX_WEIGHTS = 100
+"""Revisions in one weights update (a service runs a handful)."""
+MAX_TEXT = 2000
+
+
+def _checked(problem: Callable[[str], str | None], hint: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        found = problem(value)
+        if found is not None:
+            raise ValueError(f"{found}; {hint}")
+        return value
+
+    return check
+
+
+def _text(multiline: bool) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        found = names.text_problem(value, multiline=multiline)
+        if found is not None:
+            raise ValueError(found)
+        return value
+
+    return check
+
+
+ServiceName = Annotated[
+    str,
+    AfterValidator(_checked(lambda v: names.name_problem(v, what="service name"), names.NAME_RULE)),
+    WithJsonSchema({"type": "string", "pattern": names.NAME_PATTERN, "maxLength": 63}),
+]
+EnvironmentName = Annotated[
+    str,
+    AfterValidator(
+        _checked(lambda v: names.name_problem(v, what="environment name"), names.NAME_RULE)
+    ),
+    WithJsonSchema({"type": "string", "pattern": names.NAME_PATTERN, "maxLength": 63}),
+]
+ReleaseId = Annotated[
+    str,
+    AfterValidator(_checked(names.release_problem, names.RELEASE_RULE)),
+    WithJsonSchema({"type": "string", "pattern": names.RELEASE_PATTERN, "maxLength": 80}),
+]
+RevisionName = Annotated[
+    str,
+    AfterValidator(
+        _checked(lambda v: names.release_problem(v, what="revision name"), names.RELEASE_RULE)
+    ),
+    WithJsonSchema({"type": "string", "pattern": names.RELEASE_PATTERN, "maxLength": 80}),
+]
+EnvName = Annotated[
+    str,
+    AfterValidator(_checked(names.env_name_problem, names.ENV_NAME_RULE)),
+    WithJsonSchema(
+        {"type": "string", "pattern": names.ENV_NAME_PATTERN, "maxLength": names.ENV_NAME_MAX}
+    ),
+]
+EnvValue = Annotated[str, Field(max_length=MAX_ENV_VALUE), AfterValidator(_text(multiline=True))]
+EnvVars = Annotated[
+    dict[EnvName, EnvValue],
+    Field(max_length=MAX_ENV_VARS, description="Extra environment variables (NAME: value)."),
+]
+Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text(multiline=False))]
+"""A reason, a note: one line of printable text."""
+Actor = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="Who asks."),
+    AfterValidator(_text(multiline=False)),
+]
+
+
+def _path(pattern: str, description: str) -> Any:
+    return Path(pattern=pattern, description=description)
+
+
+ServicePath = Annotated[str, _path(names.NAME_PATTERN, "A service of roost.yaml.")]
+RevisionPath = Annotated[str, _path(names.RELEASE_PATTERN, "A revision (its release id).")]
+ReleasePath = Annotated[
+    str, _path(names.RELEASE_PATTERN, "A release id, or a unique leading part of one.")
+]
+IdPath = Annotated[str, _path(names.ID_PATTERN, "An id, or a unique leading part of one.")]
