@@ -23,7 +23,7 @@ from roost.control.operations.rolling_back import Rollbacks
 from roost.control.releases.releasing import ReleaseError
 from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.workspace import Workspace
-from roost.store import Conflict, NotFound, StaleFencingToken, StoreError
+from roost.store import Ambiguous, Conflict, NotFound, StaleFencingToken, StoreError
 
 
 def create_app(
@@ -88,6 +88,10 @@ def create_app(
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
         return error_response(404, str(exc), exc.hint)
+
+    @app.exception_handler(Ambiguous)
+    async def _ambiguous(request: Request, exc: Ambiguous) -> JSONResponse:
+        return error_response(400, str(exc), exc.hint)
 
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict) -> JSONResponse:

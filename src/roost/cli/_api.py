@@ -6,21 +6,40 @@ import os
 from pathlib import Path
 from typing import Any
 
+from roost._util.processes import pid_alive
+from roost.cli._options import project_root
 from roost.cli._output import fail
-from roost.control.paths import DEFAULT_API_PORT, STATE_DIR, read_api_file, resolve_root
+from roost.control.paths import API_FILE, STATE_DIR, read_api_file
+
+
+def recorded_api(project: Path | None) -> str | None:
+    """The URL of this project's running ``roost serve``, as it recorded it in
+    ``.roost/api.json`` when it started listening (``roost up`` starts it); ``None`` when none
+    is recorded or the recorded process has exited. Outside a project: exit 2."""
+    recorded = read_api_file(project_root(project) / STATE_DIR)
+    url = recorded.get("url") if recorded else None
+    pid = recorded.get("pid") if recorded else None
+    if not isinstance(url, str) or (isinstance(pid, int) and not pid_alive(pid)):
+        return None
+    return url.rstrip("/")
 
 
 def api_url(api: str | None, project: Path | None) -> str:
-    """--api, then ROOST_API_URL, then the project's running API (.roost/api.json), then the
-    default port."""
+    """--api, then ROOST_API_URL, then the project's running API (.roost/api.json). There is no
+    default address: one on a fixed port may be another project's control plane."""
     if api:
         return api.rstrip("/")
     if env := os.environ.get("ROOST_API_URL"):
         return env.rstrip("/")
-    recorded = read_api_file(resolve_root(project) / STATE_DIR)
-    if recorded and isinstance(recorded.get("url"), str):
-        return str(recorded["url"]).rstrip("/")
-    return f"http://127.0.0.1:{DEFAULT_API_PORT}"
+    url = recorded_api(project)
+    if url is None:
+        root = project_root(project)
+        fail(
+            f"no control plane runs for the project in {root} "
+            f"(no running `roost serve` recorded in {STATE_DIR}/{API_FILE})",
+            hint="start it with `roost up` (or `roost serve`), or pass --api URL",
+        )
+    return url
 
 
 def call(

@@ -45,3 +45,22 @@ HeartbeatGraceOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def project_root(project: Path | None) -> Path:
+    """The folder of the project that ``--project`` (or the current folder) names; a folder
+    without a roost.yaml is not a project, and a command run there says so (exit 2) instead of
+    creating ``.roost/`` state where nobody will look for it."""
+    from roost.cli._output import fail
+    from roost.spec import find_project_file
+
+    start = project if project is not None else Path.cwd()
+    found = find_project_file(start)
+    if found is None:
+        where = "the current folder" if project is None else str(project)
+        fail(
+            f"no roost.yaml in {where}: this is not a roost project",
+            hint="run the command in the project's folder, or pass --project PATH",
+            code=2,
+        )
+    return found.parent

@@ -153,7 +153,7 @@ def find_build(ws: Workspace, text: str) -> BuildRecord:
     from roost.store import NotFound
 
     try:
-        return ws.store.builds.get(text)
+        return ws.store.builds.find(text)
     except NotFound:
         latest = ws.store.builds.list(text, limit=1)
         if latest:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from roost.cli._options import DatabaseOpt, HeartbeatGraceOpt, JsonOpt, ProjectOpt
+from roost.cli._options import DatabaseOpt, HeartbeatGraceOpt, JsonOpt, ProjectOpt, project_root
 from roost.cli._output import EXIT_FAILURE, console, fail, user_errors
 from roost.control.paths import resolve_root
 
@@ -40,7 +40,8 @@ def doctor(
         grace = grace_seconds(heartbeat_grace)
     except ValueError as exc:
         fail(str(exc), hint="e.g. --heartbeat-grace 15", code=2)
-    root = resolve_root(project)
+    # Outside a project the default SQLite store would be created empty: say so instead.
+    root = resolve_root(project) if database_url else project_root(project)
     with user_errors():
         store = open_store(database_url, root=root)
         try:

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from roost._util.files import read_json_object
 from roost._util.processes import pid_alive
-from roost.cli._api import api_url, call
+from roost.cli._api import api_url, call, recorded_api
 from roost.cli._inputs import env_assignments, part, revision_name, service_name, weight_assignments
 from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import console, err_console, fail, user_errors
@@ -204,9 +204,7 @@ def _print_ps(state: dict[str, Any], source: str) -> None:
 
 def ps(project: ProjectOpt = None, api: ApiOpt = None) -> None:
     """Revisions, replicas, weights and live rps / error ratio / p99 per revision."""
-    base = api_url(api, project)
-    recorded = read_api_file(_state(project))
-    if api is None and recorded is None:
+    if api is None and not os.environ.get("ROOST_API_URL") and recorded_api(project) is None:
         # No control plane: ask the agent directly — the data plane outlives the control plane.
         from roost.control.dataplane.agents import AgentClient, AgentUnavailable
 
@@ -216,6 +214,7 @@ def ps(project: ProjectOpt = None, api: ApiOpt = None) -> None:
                 return
         except AgentUnavailable as exc:
             fail(str(exc), hint=exc.hint)
+    base = api_url(api, project)
     _print_ps(call("GET", f"{base}/api/v1/ps"), base)
 
 

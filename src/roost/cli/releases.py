@@ -28,12 +28,14 @@ release_app = typer.Typer(
 
 
 def _get(store: Store, release_id: str) -> ReleaseRecord:
-    from roost.store import NotFound
+    from roost.store import Ambiguous, NotFound
 
     try:
-        return store.releases.get(release_id)
+        return store.releases.find(release_id)
     except NotFound:
         fail(f"no release {release_id!r}", hint="`roost release list` shows them", code=2)
+    except Ambiguous as exc:
+        fail(str(exc), hint=exc.hint, code=2)
 
 
 @release_app.command("list")

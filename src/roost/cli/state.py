@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from roost.cli._options import DatabaseOpt, LimitOpt, ProjectOpt
+from roost.cli._options import DatabaseOpt, LimitOpt, ProjectOpt, project_root
 from roost.cli._output import console, user_errors
 from roost.control.paths import resolve_root
 
@@ -25,8 +25,11 @@ db_app = typer.Typer(
 def _open(project: Path | None, database_url: str | None) -> Store:
     from roost.store import open_store
 
+    # The default store is SQLite under the project's .roost/: outside a project that would
+    # silently create an empty one. A store named explicitly needs no project.
+    root = resolve_root(project) if database_url else project_root(project)
     with user_errors():
-        return open_store(database_url, root=resolve_root(project))
+        return open_store(database_url, root=root)
 
 
 def events(

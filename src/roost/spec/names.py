@@ -21,8 +21,9 @@ service name, a dash, a letter and a sequence number. The pattern also admits a 
 of one, which the store resolves when it is unique."""
 RELEASE_RULE = 'a release id such as "web-r3": lowercase letters, digits and "-"'
 
-ID_PATTERN = r"^[0-9A-Za-z]{1,26}$"
-"""Rollout and event ids (26 characters of Crockford base32), or a leading part of one."""
+ID_PATTERN = r"^[0-9A-Za-z]{1,26}(…|\.\.\.)?$"
+"""Rollout and event ids (26 characters of Crockford base32), or a leading part of one (as
+listings shorten it, with its "…")."""
 ID_RULE = "an id such as 01J9Z3K4X5...: letters and digits, at most 26 (a unique prefix will do)"
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -11,6 +11,7 @@ with :class:`StaleFencingToken` if the lease has moved on. Records are frozen da
 
 from roost.store.applied import project_digest
 from roost.store.errors import (
+    Ambiguous,
     BadDatabaseURL,
     Conflict,
     DatabaseBusy,
@@ -36,6 +37,7 @@ from roost.store.urls import ENV_VAR
 
 __all__ = [
     "ENV_VAR",
+    "Ambiguous",
     "AppliedProjectRecord",
     "BadDatabaseURL",
     "Conflict",

@@ -29,6 +29,7 @@ from roost.store._checks import json_object, require_text
 from roost.store.connecting import Database
 from roost.store.counters import next_value
 from roost.store.errors import Conflict, NotFound
+from roost.store.resolving import resolve_id
 from roost.store.tables import build_steps, builds
 
 BUILD_SEQ = "build"
@@ -180,6 +181,13 @@ class Builds:
     def get(self, build_id: str) -> BuildRecord:
         """The build ``build_id``; :class:`NotFound` if there is none."""
         with self._db.reading() as conn:
+            return _get(conn, build_id)
+
+    def find(self, text: str) -> BuildRecord:
+        """The build that ``text`` names: its exact id, else a unique leading part of one
+        (:mod:`roost.store.resolving`); :class:`NotFound` or :class:`Ambiguous` otherwise."""
+        with self._db.reading() as conn:
+            build_id = resolve_id(conn, builds.c.id, text, what="build", ulid=False)
             return _get(conn, build_id)
 
     def list(self, service: str | None = None, *, limit: int = 20) -> builtins.list[BuildRecord]:

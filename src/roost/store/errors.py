@@ -64,3 +64,9 @@ class Conflict(StoreError):
     was broken."""
 
     default_hint = "re-read the current state and decide again"
+
+
+class Ambiguous(StoreError):
+    """A leading part of an id names more than one row; the message lists them."""
+
+    default_hint = "give more characters of the id"

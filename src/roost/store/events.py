@@ -19,6 +19,7 @@ from roost.store.errors import NotFound
 from roost.store.fencing import check_fence
 from roost.store.ids import new_id
 from roost.store.records import EventRecord, Fence
+from roost.store.resolving import resolve_id
 from roost.store.tables import events
 
 JSON_CONTENT_TYPE = "application/json"
@@ -76,6 +77,13 @@ class Events:
         if row is None:
             raise NotFound(f"no event {event_id!r}")
         return EventRecord(**row._mapping)
+
+    def find(self, text: str) -> EventRecord:
+        """The event that ``text`` names: its exact id, else a unique leading part of one
+        (:mod:`roost.store.resolving`); :class:`NotFound` or :class:`Ambiguous` otherwise."""
+        with self._db.reading() as conn:
+            event_id = resolve_id(conn, events.c.id, text, what="event", ulid=True)
+        return self.get(event_id)
 
     def list(
         self,

@@ -19,6 +19,7 @@ from roost.store.counters import RELEASE_SEQ, next_value
 from roost.store.errors import NotFound
 from roost.store.fencing import check_fence
 from roost.store.records import Fence, ReleaseRecord
+from roost.store.resolving import resolve_id
 from roost.store.tables import releases
 
 
@@ -83,6 +84,13 @@ class Releases:
         if row is None:
             raise NotFound(f"no release {release_id!r}")
         return ReleaseRecord(**row._mapping)
+
+    def find(self, text: str) -> ReleaseRecord:
+        """The release that ``text`` names: its exact id, else a unique leading part of one
+        (:mod:`roost.store.resolving`); :class:`NotFound` or :class:`Ambiguous` otherwise."""
+        with self._db.reading() as conn:
+            release_id = resolve_id(conn, releases.c.id, text, what="release", ulid=False)
+        return self.get(release_id)
 
     def list(self, service: str | None = None, *, limit: int = 50) -> builtins.list[ReleaseRecord]:
         """Releases, newest first, optionally of one service."""

@@ -24,6 +24,7 @@ from roost.store.errors import Conflict, NotFound
 from roost.store.fencing import check_fence
 from roost.store.ids import new_id
 from roost.store.records import Fence, RolloutRecord, TimelineEntry
+from roost.store.resolving import resolve_id
 from roost.store.tables import releases, rollout_timeline, rollouts
 
 TimelineLines = Sequence[tuple[str, Mapping[str, Any] | None]]
@@ -98,6 +99,13 @@ class Rollouts:
     def get(self, rollout_id: str) -> RolloutRecord:
         """The rollout ``rollout_id``; :class:`NotFound` if there is none."""
         with self._db.reading() as conn:
+            return _get(conn, rollout_id)
+
+    def find(self, text: str) -> RolloutRecord:
+        """The rollout that ``text`` names: its exact id, else a unique leading part of one
+        (:mod:`roost.store.resolving`); :class:`NotFound` or :class:`Ambiguous` otherwise."""
+        with self._db.reading() as conn:
+            rollout_id = resolve_id(conn, rollouts.c.id, text, what="rollout", ulid=True)
             return _get(conn, rollout_id)
 
     def list(

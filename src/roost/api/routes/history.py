@@ -38,7 +38,7 @@ def list_releases(
 def get_release(ws: WorkspaceDep, release_id: ReleasePath) -> ReleaseRecord:
     """One release: artifact, config snapshot, secret versions and schema range."""
     try:
-        return ws.store.releases.get(release_id)
+        return ws.store.releases.find(release_id)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -59,10 +59,10 @@ def list_rollouts(
 def get_rollout(ws: WorkspaceDep, rollout_id: IdPath) -> RolloutDetail:
     """One rollout with its whole timeline (oldest first)."""
     try:
-        rollout = ws.store.rollouts.get(rollout_id)
+        rollout = ws.store.rollouts.find(rollout_id)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return RolloutDetail(rollout=rollout, timeline=ws.store.rollouts.timeline(rollout_id))
+    return RolloutDetail(rollout=rollout, timeline=ws.store.rollouts.timeline(rollout.id))
 
 
 @router.get("/events", tags=["events"])

@@ -89,7 +89,7 @@ class Deployments:
 
     def release_of(self, service: str, release_id: str) -> ReleaseRecord:
         try:
-            release = self.ws.store.releases.get(release_id)
+            release = self.ws.store.releases.find(release_id)
         except NotFound:
             raise OperationError(
                 f"no release {release_id!r}", status=404, hint=f"`roost release list {service}`"
@@ -100,7 +100,7 @@ class Deployments:
 
     def rollout(self, rollout_id: str) -> RolloutRecord:
         try:
-            return self.ws.store.rollouts.get(rollout_id)
+            return self.ws.store.rollouts.find(rollout_id)
         except NotFound:
             raise OperationError(
                 f"no rollout {rollout_id!r}", status=404, hint="`roost history SERVICE` lists them"
@@ -328,7 +328,7 @@ class Deployments:
     def find(self, what: str, environment: str | None = None) -> RolloutRecord:
         """A rollout by id, or a service's active (else latest) rollout."""
         try:
-            return self.ws.store.rollouts.get(what)
+            return self.ws.store.rollouts.find(what)
         except NotFound:
             pass
         found = self.ws.store.rollouts.list(what, environment, limit=1)

@@ -172,7 +172,7 @@ class ControlPlane:
             )
         else:
             try:
-                record = store.releases.get(release)
+                record = store.releases.find(release)
             except NotFound:
                 raise OperationError(f"no release {release!r}", status=404) from None
             if record.service != service.name:
