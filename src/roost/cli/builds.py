@@ -149,16 +149,18 @@ def show(
 
 
 def find_build(ws: Workspace, text: str) -> BuildRecord:
-    """A build by id, or the latest build of a service."""
+    """A build by id, the latest build of a service, or a build by a unique leading part of
+    its id (a service name wins over a prefix: ``web`` is web's latest build)."""
     from roost.store import NotFound
 
     try:
-        return ws.store.builds.find(text)
+        return ws.store.builds.get(text)
     except NotFound:
-        latest = ws.store.builds.list(text, limit=1)
-        if latest:
-            return latest[0]
-        raise
+        pass
+    latest = ws.store.builds.list(text, limit=1)
+    if latest:
+        return latest[0]
+    return ws.store.builds.find(text)
 
 
 def builds(

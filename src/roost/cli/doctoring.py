@@ -30,6 +30,9 @@ def doctor(
     as_json: JsonOpt = False,
 ) -> None:
     """Agents and their conditions, the control-plane leader, recent events, likely causes."""
+    # Outside a project the default SQLite store would be created empty: say so instead (and
+    # before the imports below, which take a while).
+    root = resolve_root(project) if database_url else project_root(project)
     from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name
     from roost.control.leadership.leading import CONTROL_LEASE
     from roost.control.operations.diagnosing import diagnose
@@ -40,8 +43,6 @@ def doctor(
         grace = grace_seconds(heartbeat_grace)
     except ValueError as exc:
         fail(str(exc), hint="e.g. --heartbeat-grace 15", code=2)
-    # Outside a project the default SQLite store would be created empty: say so instead.
-    root = resolve_root(project) if database_url else project_root(project)
     with user_errors():
         store = open_store(database_url, root=root)
         try:
