@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import roost
+from roost.api.docs import add_docs
 from roost.api.limiting import (
     DEFAULT_MAX_BODY_BYTES,
     BodyLimit,
@@ -42,9 +43,11 @@ def create_app(
         title="roost",
         version=roost.__version__,
         summary="A self-hosted delivery loop: release, progressive rollout, watch, rollback.",
-        docs_url="/docs",
+        docs_url=None,  # served from the package by add_docs, not from a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
+    add_docs(app, openapi_url="/openapi.json")
     app.state.workspace = workspace
     app.state.plane = plane if plane is not None else ControlPlane(workspace)
     if executor is None:
