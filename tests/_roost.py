@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "shop" / "roost.yaml"
 
@@ -83,35 +85,20 @@ def kill_leftovers(root: Path) -> None:
     that killed the agent leaves replicas that no ``roost down`` can reach). Each replica runs in
     its own process group and its shim in its own session, so both groups are killed; a pid is
     only killed while it is still the process that was recorded (pids are reused)."""
-    import psutil
+    from tests._reaping import reap, recorded_in, same
 
-    found: list[tuple[int, float | None]] = []
+    # Every environment's runtime: .roost/agent/environments/ENV/runtime (runtime/ before).
+    found = recorded_in(root / ".roost" / "agent")
     try:
         agent = json.loads((root / ".roost" / "agent" / "agent.json").read_text())
     except (OSError, ValueError):
         agent = {}
-    if isinstance(agent.get("pid"), int):
-        found.append((agent["pid"], None))
-    # Every environment's runtime: .roost/agent/environments/ENV/runtime (runtime/ before).
-    for state in (root / ".roost" / "agent").glob("**/runtime/revisions/**/state.json"):
+    if isinstance(agent, dict) and isinstance(agent.get("pid"), int):
+        # agent.json records no start time: the command line must still be an agent's.
+        proc = same(agent["pid"], None)
         try:
-            replicas = json.loads(state.read_text()).get("replicas", [])
-        except (OSError, ValueError):
-            continue
-        for replica in replicas:
-            for part in ("process", "shim"):
-                ident = replica.get(part) or {}
-                if isinstance(ident.get("pid"), int):
-                    found.append((ident["pid"], ident.get("create_time")))
-    for pid, created in found:
-        try:
-            proc = psutil.Process(pid)
-            same = (
-                abs(proc.create_time() - created) < 1.0
-                if isinstance(created, (int, float))
-                else "agent" in " ".join(proc.cmdline())
-            )
-            if same:
-                os.killpg(pid, signal.SIGKILL)
-        except (psutil.Error, ProcessLookupError, PermissionError):
+            if proc is not None and "agent" in " ".join(proc.cmdline()):
+                found.append(proc)
+        except psutil.Error:
             pass
+    reap(found)

@@ -4,17 +4,14 @@ reaper that kills whatever processes a test left behind (even if it failed half-
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
+from tests._reaping import Descendants, mentioning, reap, recorded_in
 
 from roost.clock import RealClock
 from roost.runtime import ProbeSpec, RevisionSpec
@@ -103,28 +100,16 @@ def kit(tmp_path: Path) -> Kit:
 
 @pytest.fixture(autouse=True)
 def reaper(tmp_path: Path) -> Iterator[None]:
-    """After each test, kill every process it started: the shims (found by their run directory
-    under this test's directory), their replicas, and any other descendant of this process."""
+    """After each test, kill every process it started, even if it failed half-way: the
+    replicas and shims its runtime recorded, processes naming this test's directory, and the
+    descendants of this process that appeared during the test. Nothing else: a session's
+    servers and other xdist workers' processes run beside it."""
+    started = Descendants()
     yield
-    me = psutil.Process()
-    doomed: dict[int, psutil.Process] = {}
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info.get("cmdline") or []
-        if any(str(tmp_path) in part for part in cmdline):
-            doomed[proc.pid] = proc
-            with contextlib.suppress(psutil.Error):
-                for child in proc.children(recursive=True):
-                    doomed[child.pid] = child
-    with contextlib.suppress(psutil.Error):
-        for child in me.children(recursive=True):
-            doomed[child.pid] = child
-    for proc in doomed.values():
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    psutil.wait_procs(list(doomed.values()), timeout=5)
-    # Collect our own children's exit statuses so no zombie outlives the test.
-    for proc in doomed.values():
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(proc.pid, os.WNOHANG)
+    reap(
+        [
+            *recorded_in(tmp_path),
+            *mentioning(tmp_path),
+            *started.new(),
+        ]
+    )
