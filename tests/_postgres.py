@@ -15,6 +15,7 @@ system user and initdb/pg_ctl run through ``runuser -u postgres --``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
@@ -45,7 +46,23 @@ def _missing_tools() -> list[str]:
 
 
 def ensure_binaries() -> None:
-    """Make sure PostgreSQL's server binaries exist, installing them with apt as root."""
+    """Make sure PostgreSQL's server binaries exist, installing them with apt as root.
+
+    Every pytest-xdist worker calls this: an exclusive lock on a file in the temporary
+    directory makes them take turns (apt-get holds its own lock and fails, not waits), so one
+    installs and the others find the binaries in place."""
+    if not _missing_tools():
+        return
+    lock_path = Path(tempfile.gettempdir()) / f"roost-tests-{PG_PACKAGE}.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _install_binaries()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _install_binaries() -> None:
     if not _missing_tools():
         return
     if os.geteuid() != 0:

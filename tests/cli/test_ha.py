@@ -118,7 +118,7 @@ def _rollout(base: str) -> dict[str, Any]:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(240)
 def test_kill_9_of_the_leader_hands_the_rollout_to_the_follower(
     project: tuple[Path, dict[str, str]],
 ) -> None:
@@ -175,7 +175,11 @@ def test_kill_9_of_the_leader_hands_the_rollout_to_the_follower(
         killed = time.monotonic()
         took_over = b.expect(r"leads the control plane \(fencing token \d+\)", timeout=15)
         failover = took_over - killed
-        bound = DURATION + 2 * RETRY
+        # Lease duration + 2 retry periods, plus up to a second for the new leader's log line
+        # to reach us on a loaded machine: still under two lease durations, so a follower that
+        # waited for a second expiry fails.
+        bound = DURATION + 2 * RETRY + 1.0
+        assert bound < 2 * DURATION
         print(f"\nfailover after kill -9: {failover:.2f}s (bound: lease {DURATION:g}s + 2 x retry)")
         assert failover <= bound, f"took {failover:.2f}s, more than {bound:g}s"
         assert not pid_alive(a_pid)

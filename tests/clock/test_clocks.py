@@ -36,7 +36,7 @@ def test_virtual_sleep_advances_instead_of_blocking() -> None:
     before = RealClock().monotonic()
     clock.sleep(3600)
     assert clock.monotonic() == 3600
-    assert RealClock().monotonic() - before < 1.0
+    assert RealClock().monotonic() - before < 60  # an hour of virtual sleep did not block
 
 
 def test_virtual_asleep_advances_and_yields() -> None:

@@ -26,15 +26,18 @@ from roost.leases import (
 from roost.store import Fence, StaleFencingToken, Store, open_store
 
 PARTICIPANT = Path(__file__).with_name("gate_participant.py")
-DURATION, DEADLINE, RETRY = 1.0, 0.6, 0.1
+DURATION, DEADLINE, RETRY = 2.0, 1.2, 0.1
 TIMINGS = {
     "ROOST_LEASE_DURATION": str(DURATION),
     "ROOST_LEASE_RENEW_DEADLINE": str(DEADLINE),
     "ROOST_LEASE_RETRY_PERIOD": str(RETRY),
 }
 # Jitter (10 % of the retry period by default), and the time to read and write the lease and
-# to get scheduled on a busy two-core machine.
-SLACK = 0.1 * RETRY + 0.4
+# to get scheduled on a busy two-core machine (the suite runs in parallel beside other work).
+# Kept under half a lease duration, so a take-over that waited a second lease duration (or
+# measured expiry from the wrong renewal) still fails.
+SLACK = 0.1 * RETRY + 0.9
+assert SLACK < DURATION / 2
 
 
 class Participant:
@@ -152,8 +155,10 @@ def _gate(store: Store, identity: str, **env: str) -> LeadershipGate:
 def test_a_clean_stop_hands_over_at_once(store: Store) -> None:
     started: list[Fence] = []
     stopped: list[str] = []
-    a = _gate(store, "a")
-    b = _gate(store, "b")
+    # A lease far longer than the waits below: b can only lead in time if a released it.
+    long_lease = {"ROOST_LEASE_DURATION": "60", "ROOST_LEASE_RENEW_DEADLINE": "40"}
+    a = _gate(store, "a", **long_lease)
+    b = _gate(store, "b", **long_lease)
     a.on_started_leading(started.append)
     a.on_stopped_leading(lambda: stopped.append("a"))
     with a:
@@ -174,9 +179,7 @@ def test_a_clean_stop_hands_over_at_once(store: Store) -> None:
             a.stop()
             assert stopped == ["a"]
             assert a.fence is None
-            before = time.monotonic()
-            assert b.wait_for_leadership(5)
-            assert time.monotonic() - before < 0.5  # released: no lease duration to wait
+            assert b.wait_for_leadership(10)  # released: no 60 s lease duration to wait
             with pytest.raises(StaleFencingToken):
                 store.events.append("late", source="/t", fence=started[0])
             assert b.fence is not None

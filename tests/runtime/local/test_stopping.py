@@ -3,8 +3,10 @@ import time
 
 import psutil
 
-from roost.runtime import ReplicaState, TerminationReason
+from roost.runtime import ReplicaState, RevisionSpec, TerminationReason
 from roost.runtime.local import LocalRuntime
+
+DEFAULT_GRACE = RevisionSpec.model_fields["grace_period"].default
 
 
 def test_stop_drains_then_sends_sigterm(kit) -> None:
@@ -49,7 +51,9 @@ def test_a_replica_ignoring_sigterm_is_killed_after_the_grace_period(kit) -> Non
         began = time.monotonic()
         final = await runtime.stop("web", "r1")
         took = time.monotonic() - began
-        assert 0.7 <= took < 3.0
+        # Not killed before its 0.7 s grace; killed well before the 30 s default grace (the
+        # margin is for a loaded machine: this only proves the configured grace was used).
+        assert 0.7 <= took < DEFAULT_GRACE / 2, took
         replica = final.replicas[0]
         assert replica.state is ReplicaState.STOPPED
         ended = replica.last_termination
@@ -74,6 +78,7 @@ def test_a_slow_before_stop_hook_is_cut_at_the_grace_period(kit) -> None:
         began = time.monotonic()
         await runtime.stop("web", "r1")
         # 0.5 s of hook, then at least the minimum SIGTERM grace; the workload exits at once.
-        assert time.monotonic() - began < 2.5
+        # The hook alone would take 60 s: half of that leaves a loaded machine ample margin.
+        assert time.monotonic() - began < 30
 
     kit.run(body)
