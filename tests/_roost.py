@@ -21,7 +21,7 @@ EXAMPLE = REPO / "examples" / "shop" / "roost.yaml"
 
 
 def roost(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 30
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m roost ARGS` and capture its output."""
     # A developer's own ROOST_DATABASE_URL must not leak into tests; they pass one explicitly.

@@ -73,7 +73,7 @@ class Kit:
     async def wait_until(
         condition: Callable[[], object],
         *,
-        timeout: float = 10.0,
+        timeout: float = 30.0,
         what: str = "condition",
         show: Callable[[], object] | None = None,
     ) -> None:
