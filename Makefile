@@ -46,9 +46,15 @@ contracts: $(STAMP)
 test-services:
 	@bash scripts/install-test-services.sh
 
+# The suite runs in parallel (pytest-xdist). Most slow tests wait on real processes (servers,
+# replicas, `roost` subprocesses) rather than compute, so there are more workers than cores;
+# worksteal hands the long end-to-end tests' neighbours to idle workers.
+# Override with e.g. `make test PYTEST_WORKERS=0` (serial) or PYTEST_WORKERS=auto.
+PYTEST_WORKERS ?= 3
+
 pytest: $(STAMP) test-services
-	@echo "==> pytest"
-	@$(VENV)/bin/pytest
+	@echo "==> pytest ($(PYTEST_WORKERS) workers)"
+	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

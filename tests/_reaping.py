@@ -94,13 +94,13 @@ def recorded_in(directory: Path) -> list[psutil.Process]:
 def mentioning(directory: Path) -> list[psutil.Process]:
     """Processes of this user whose command line names ``directory`` (a per-test temporary
     directory, so nothing of another test's), with their descendants."""
-    needle = str(directory)
+    exact, inside = str(directory), f"{directory}{os.sep}"  # not test_x01's for test_x0
     found: list[psutil.Process] = []
     for proc in psutil.process_iter(["cmdline", "uids"]):
         uids = proc.info.get("uids")
         if uids is not None and uids.real != os.getuid():
             continue
-        if any(needle in part for part in proc.info.get("cmdline") or []):
+        if any(exact == part or inside in part for part in proc.info.get("cmdline") or []):
             found.append(proc)
             with contextlib.suppress(psutil.Error):
                 found.extend(proc.children(recursive=True))
