@@ -58,13 +58,13 @@ def serving(root: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
     )
     api_file = root / ".roost" / "api.json"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # generous: the machine may be busy
         while not api_file.exists():
             if process.poll() is not None:
                 out = process.stdout.read() if process.stdout else ""
                 raise AssertionError(f"roost serve exited with {process.returncode}: {out}")
             if time.monotonic() > deadline:
-                raise AssertionError("roost serve did not start within 20 s")
+                raise AssertionError("roost serve did not start within 120 s")
             time.sleep(0.05)
         url = json.loads(api_file.read_text())["url"]
         yield Served(process=process, url=url, root=root)

@@ -9,6 +9,13 @@ from collections.abc import Iterator
 import pytest
 from tests._postgres import PostgresServer, PostgresUnavailable, ensure_binaries, start_postgres
 
+# pytest-xdist workers start with COLUMNS=80 in their environment, and a Rich console created
+# while COLUMNS is set keeps that width for good. roost's consoles are created when roost.cli is
+# first imported (collecting the tests); without COLUMNS they follow each command's own
+# environment, as the in-process CLI tests expect (they pass COLUMNS=200).
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 _install_error: list[str] = []
 
 

@@ -67,7 +67,7 @@ async def _wait(condition: Any, *, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.timeout(40)
+@pytest.mark.timeout(120)
 def test_a_failing_service_shows_a_low_probe_sli(tmp_path: Path) -> None:
     project_file = tmp_path / "roost.yaml"
     project_file.write_text(PROJECT)

@@ -105,6 +105,27 @@ def _run(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(body())
 
 
+async def _until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Wait for ``condition()`` (generous deadline: the machine may be busy)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def _settled(read: Callable[[], Any], timeout: float = 30) -> Any:
+    """``read()`` once two readings half a second apart agree (in-flight work has landed)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    previous = read()
+    while True:
+        await asyncio.sleep(0.5)
+        current = read()
+        if current == previous:
+            return current
+        assert asyncio.get_running_loop().time() < deadline, "the counts never settled"
+        previous = current
+
+
 def test_status_ranges() -> None:
     assert status_expected(200, "200-399")
     assert status_expected(399, "200-399")
@@ -192,26 +213,33 @@ def test_the_prober_follows_the_project_and_counts_per_path(server: int, tmp_pat
     )
     minute = timedelta(minutes=1)
 
+    def paths() -> dict[str, Any]:
+        counts = prober.counts("web", window=minute)
+        return {} if counts is None else dict(counts["paths"])
+
+    def probed(path: str, at_least: int) -> bool:
+        return paths().get(path, {}).get("total", 0) >= at_least
+
     async def main() -> None:
         prober.start()
         try:
-            await asyncio.sleep(0.55)
+            # Every 0.1 s: a few rounds of each path (waited for, however busy the machine).
+            await _until(lambda: probed("/", 3) and probed("/fail", 3), "three rounds")
             counts = prober.counts("web", window=minute)
             assert counts is not None
             home, broken = counts["paths"]["/"], counts["paths"]["/fail"]
-            assert home["total"] >= 3
             assert home["good"] == home["total"]
-            assert broken["total"] >= 3
             assert broken["good"] == 0
             assert counts["total"] == home["total"] + broken["total"]
             assert prober.counts("quiet", window=minute) is None
             assert "web/fail@" in repr(prober)
 
-            # Not serving: no probes at all (neither good nor bad).
+            # Not serving: no probes at all (neither good nor bad). Probes already in flight
+            # may still land, so first wait until the counts settle, then watch them stay put
+            # for ten probe periods.
             serving["web"] = False
-            await asyncio.sleep(0.15)
-            before = prober.counts("web", window=minute)
-            await asyncio.sleep(0.3)
+            before = await _settled(lambda: prober.counts("web", window=minute))
+            await asyncio.sleep(1.0)
             assert prober.counts("web", window=minute) == before
             serving["web"] = True
 
@@ -223,14 +251,12 @@ def test_the_prober_follows_the_project_and_counts_per_path(server: int, tmp_pat
                 )
             )
             prober.refresh()
-            failed_before = prober.counts("web", window=minute)
+            failed_before = await _settled(lambda: paths().get("/fail"))
             assert failed_before is not None
-            await asyncio.sleep(0.45)
-            after = prober.counts("web", window=minute)
-            assert after is not None
-            assert after["paths"]["/fail"] == failed_before["paths"]["/fail"]  # history stays
-            made = after["paths"]["/created"]
-            assert made["total"] >= 2
+            await _until(lambda: probed("/created", 2), "two rounds of /created")
+            after = paths()
+            assert after["/fail"] == failed_before  # history stays, no new probes
+            made = after["/created"]
             assert made["good"] == made["total"]
             assert "/fail@" not in repr(prober)
         finally:

@@ -88,7 +88,7 @@ async def _serve(workdir: Path, revision: str, state: Path) -> str:
         await runtime.aclose()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_commit_build_registry_release_and_run(repo: Repo, store: Store, tmp_path: Path) -> None:
     make_wheel(repo.root / "wheels", "greet", "1.0", "def hello():\n    return 'greet 1.0'\n")
     repo.pipeline(

@@ -73,7 +73,7 @@ def _wait_for_builds(store: Store, count: int, timeout: float = 40) -> None:
     raise AssertionError(f"expected {count} finished builds, got {store.builds.list()}")
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(240)
 def test_a_commit_on_a_matching_branch_builds_in_the_background(repo: Repo, store: Store) -> None:
     repo.pipeline(TRIGGERED)
     path = install_hook(repo.root)

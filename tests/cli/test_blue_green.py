@@ -17,7 +17,7 @@ import httpx
 import pytest
 from tests._roost import REPO, kill_leftovers, roost
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(480)
 
 
 def _free_port() -> int:

@@ -19,7 +19,7 @@ import pytest
 from tests._roost import REPO, kill_leftovers, roost
 
 HELLO = REPO / "examples" / "hello"
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(360)
 
 
 def _json(path: Path) -> dict[str, object]:

@@ -19,7 +19,10 @@ from tests._roost import roost
 
 from roost._util.processes import pid_alive
 
-GRACE = "6"  # above the agent's 5 s heartbeat interval: a live agent never looks silent
+# Two heartbeat intervals (the agent renews every 5 s) rather than just over one: a heartbeat
+# that a loaded machine sends a second late must not make a live agent look silent (the test
+# expects exactly one not_ready event, after the kill). The default grace is three intervals.
+GRACE = "10"
 
 PROJECT = web_project("doc")
 
@@ -37,10 +40,10 @@ def _events(root: Path, type_: str) -> list[dict[str, object]]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(480)
 def test_a_killed_agent_is_not_ready_gets_no_work_and_the_doctor_says_why(root: Path) -> None:
     env = {"ROOST_HEARTBEAT_GRACE": GRACE}
-    up = roost("up", "-p", str(root), env=env, timeout=60)
+    up = roost("up", "-p", str(root), env=env, timeout=120)
     assert up.returncode == 0, up.stdout + up.stderr
     healthy = roost("doctor", "-p", str(root), env=env)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
@@ -66,7 +69,7 @@ def test_a_killed_agent_is_not_ready_gets_no_work_and_the_doctor_says_why(root: 
 
     # The control plane marks it NotReady after its grace, once.
     (event,) = wait_for(
-        lambda: _events(root, "dev.roost.agent.not_ready"), timeout=20, what="the event"
+        lambda: _events(root, "dev.roost.agent.not_ready"), timeout=60, what="the event"
     )
     assert event["subject"] == host
     assert "no heartbeat for" in str(event["data"])

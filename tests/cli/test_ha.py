@@ -118,14 +118,14 @@ def _rollout(base: str) -> dict[str, Any]:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_kill_9_of_the_leader_hands_the_rollout_to_the_follower(
     project: tuple[Path, dict[str, str]],
 ) -> None:
     root, env = project
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")} | env
     # `roost up` starts the agent and the first control plane (A), which leads.
-    up = roost("up", "-p", str(root), env=env, timeout=60)
+    up = roost("up", "-p", str(root), env=env, timeout=120)
     assert up.returncode == 0, up.stdout + up.stderr
     api = json.loads((root / ".roost" / "api.json").read_text())
     a_url, a_pid = api["url"], api["pid"]

@@ -35,7 +35,7 @@ def _canary_pids(root: Path, revision: str) -> set[int]:
     return set()
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> None:
     root = tmp_path / "canary"
     write_project(root, environment=APPROVAL)

@@ -22,7 +22,7 @@ COLD_REQUESTS = 12
 COLD_SECONDS = 0.3
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(360)
 def test_a_cold_revision_gets_traffic_only_once_warm(tmp_path: Path) -> None:
     root = tmp_path / "canary"
     write_project(root, warmup=WARMUP)

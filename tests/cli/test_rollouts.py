@@ -21,7 +21,7 @@ def _one_line_error(stderr: str) -> None:
     assert len(stderr.strip().splitlines()) == 1, stderr
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_promote_abort_traffic_first_schema_refusal_and_forced_restore(tmp_path: Path) -> None:
     root = tmp_path / "canary"
     write_project(root)

@@ -128,7 +128,7 @@ def _cli(root: Path, *args: str, timeout: float = 60) -> Any:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_outage_pages_in_time_gates_deploys_and_resolves(tmp_path: Path) -> None:
     root = make_project(tmp_path / "slos", PROJECT, app=REPO / "examples" / "hello" / "app.py")
     with _up(root):

@@ -59,7 +59,7 @@ class Participant:
         for line in self.process.stdout:
             self.lines.put(line.strip())
 
-    def expect(self, prefix: str, timeout: float = 15.0) -> str | None:
+    def expect(self, prefix: str, timeout: float = 60.0) -> str | None:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             try:
@@ -131,7 +131,7 @@ def test_the_follower_takes_over_within_lease_duration_plus_retry_period_after_k
 
 
 def _await_leader(participants: list[Participant]) -> Participant:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for participant in participants:
             try:

@@ -40,7 +40,7 @@ def _release(root: Path, artifact: str) -> tuple[ReleaseRecord, Project]:
         ), project
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_an_oci_release_runs_from_its_own_materialized_directory(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_docs_build_strict(tmp_path: Path) -> None:
     site = tmp_path / "site"
     result = subprocess.run(
@@ -20,7 +20,7 @@ def test_docs_build_strict(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=280,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -33,6 +33,7 @@ def test_docs_build_strict(tmp_path: Path) -> None:
         assert (site / page.stem / "index.html").is_file(), page.name
 
 
+@pytest.mark.timeout(300)
 def test_site_loads_nothing_from_a_cdn(tmp_path: Path) -> None:
     site = tmp_path / "site"
     subprocess.run(
@@ -40,7 +41,7 @@ def test_site_loads_nothing_from_a_cdn(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         check=True,
-        timeout=110,
+        timeout=280,
     )
     index = (site / "index.html").read_text()
     assert "fonts.googleapis.com" not in index

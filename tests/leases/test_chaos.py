@@ -36,7 +36,7 @@ from roost.store import open_store
 
 PARTICIPANT = Path(__file__).with_name("chaos_participant.py")
 FAILOVERS = 1000
-WAIT_SECONDS = 10.0
+WAIT_SECONDS = 30.0
 
 
 @dataclass
@@ -85,7 +85,7 @@ def participants(postgres_url: str) -> Iterator[dict[str, Proc]]:
         threads.append(thread)
     try:
         for proc in procs.values():
-            proc.expect("ready", timeout=30)
+            proc.expect("ready", timeout=90)
         yield procs
     finally:
         for proc in procs.values():
@@ -107,7 +107,7 @@ def participants(postgres_url: str) -> Iterator[dict[str, Proc]]:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_no_stale_write_survives_1000_forced_failovers(
     participants: dict[str, Proc], postgres_url: str
 ) -> None:

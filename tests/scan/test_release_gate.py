@@ -49,7 +49,7 @@ def _project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(360)
 def test_transitive_finding_blocks_production_until_waived(tmp_path: Path) -> None:
     root = _project(tmp_path)
     p = ("--project", str(root))
