@@ -81,23 +81,28 @@ def serving(root: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
 
 
 def kill_leftovers(root: Path) -> None:
-    """After ``roost down``: SIGKILL whatever of ``root``'s agent and replicas still runs (a test
-    that killed the agent leaves replicas that no ``roost down`` can reach). Each replica runs in
-    its own process group and its shim in its own session, so both groups are killed; a pid is
-    only killed while it is still the process that was recorded (pids are reused)."""
+    """After ``roost down``: SIGKILL whatever of ``root``'s control plane, agent and replicas
+    still runs (a test that killed the agent leaves replicas that no ``roost down`` can reach;
+    a ``roost down`` that failed or timed out leaves everything). Each replica runs in its own
+    process group and its shim in its own session, so both groups are killed; a pid is only
+    killed while it is still the process that was recorded (pids are reused)."""
     from tests._reaping import reap, recorded_in, same
 
+    state = root / ".roost"
     # Every environment's runtime: .roost/agent/environments/ENV/runtime (runtime/ before).
-    found = recorded_in(root / ".roost" / "agent")
-    try:
-        agent = json.loads((root / ".roost" / "agent" / "agent.json").read_text())
-    except (OSError, ValueError):
-        agent = {}
-    if isinstance(agent, dict) and isinstance(agent.get("pid"), int):
-        # agent.json records no start time: the command line must still be an agent's.
-        proc = same(agent["pid"], None)
+    found = recorded_in(state / "agent")
+    # api.json and agent.json record no start time: the pid must still be a `roost serve` /
+    # `roost agent` (a reused pid is almost never one).
+    for record, role in ((state / "api.json", "serve"), (state / "agent" / "agent.json", "agent")):
         try:
-            if proc is not None and "agent" in " ".join(proc.cmdline()):
+            data = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue
+        if not (isinstance(data, dict) and isinstance(data.get("pid"), int)):
+            continue
+        proc = same(data["pid"], None)
+        try:
+            if proc is not None and role in proc.cmdline():
                 found.append(proc)
         except psutil.Error:
             pass
