@@ -69,7 +69,7 @@ def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> 
         # No traffic at all: analysis cannot tell, so the rollout pauses for a human.
         paused = wait_for(
             lambda: (r := rollout(root))["state"] == "paused" and r,
-            timeout=40,
+            timeout=120,
             what="the inconclusive pause",
         )
         assert paused["pause"]["kind"] == "inconclusive"
@@ -82,7 +82,7 @@ def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> 
         with Load(router_url(root)) as load:
             resumed = roost("rollout", "resume", "web", "-p", str(root), "--as", "bob")
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-            wait_for(lambda: rollout(root)["step"] >= 2, timeout=40, what="step 3 (50%)")
+            wait_for(lambda: rollout(root)["step"] >= 2, timeout=120, what="step 3 (50%)")
             pids = _canary_pids(root, "web-r2")
             serve = json.loads((root / ".roost" / "api.json").read_text())["pid"]
             os.kill(serve, signal.SIGKILL)
@@ -92,7 +92,7 @@ def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> 
             assert again.returncode == 0, again.stdout + again.stderr
             done = wait_for(
                 lambda: (r := rollout(root))["state"] == "promoted" and r,
-                timeout=60,
+                timeout=120,
                 what="the promotion after the restart",
             )
         assert done["id"] == rollout_id  # the same rollout, resumed — not a new one
