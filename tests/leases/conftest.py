@@ -111,7 +111,11 @@ def backend(
             etcd.close()
     else:
         api: FakeLeaseApi = request.getfixturevalue("k8s_api")
-        kube = KubernetesLeaseBackend(k8s_configuration(api), namespace="roost", clock=clock)
+        # The fake API server is a thread of this test process: on a busy machine it can take
+        # longer than the backend's default 5 s to answer five contenders at once.
+        kube = KubernetesLeaseBackend(
+            k8s_configuration(api), namespace="roost", clock=clock, timeout=30
+        )
         try:
             yield kube
         finally:

@@ -16,6 +16,7 @@ a client that stopped talking.
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import random
@@ -143,10 +144,16 @@ def test_no_stale_write_survives_1000_forced_failovers(
         if written_token < highest or kind == "resumed":
             stale.append((kind, written_token, writer, highest))
         highest = max(highest, written_token)
-    elected = [t for kind, t, _ in writes if kind == "elected"]
+    elected = [(t, writer) for kind, t, writer in writes if kind == "elected"]
     assert stale == [], f"{len(stale)} stale writes were accepted: {stale[:5]}"
     assert len(elected) >= FAILOVERS + 1
-    assert elected == sorted(set(elected)), "every takeover got a new, higher token"
+    # Every takeover (a new holder) got a higher token. A leader starved past its renew
+    # deadline on a busy machine may step down and win its own, unexpired lease back: that
+    # keeps its token (nobody held it in between), so it may be announced twice.
+    for (before, previous), (after, writer) in itertools.pairwise(elected):
+        assert after > before or (after == before and writer == previous), (
+            f"takeover by {writer} with token {after} after {previous}'s {before}"
+        )
     assert len(attempts) == FAILOVERS
     assert not [a for a in attempts if a.endswith("accepted")]
     refused = sum(a.endswith("refused") for a in attempts)
