@@ -1,9 +1,10 @@
 """Part 2 of the rollback benchmark: how many rollouts one control plane drives with 1-second
 analysis before its decisions lag by more than a second.
 
-The runtime is simulated — an in-memory agent whose revisions are always ready and whose
-metrics are healthy — so what is measured is the control plane itself: the executor's loop,
-the analysis, the decisions and every persisted transition (SQLite state store, real fencing).
+The runtime is simulated — the package's in-memory agent
+(:mod:`roost.control.dataplane.fake`), whose revisions are always ready and whose metrics are
+healthy — so what is measured is the control plane itself: the executor's loop, the analysis,
+the decisions and every persisted transition (SQLite state store, real fencing).
 The lag is how late each analysis ran after it was due.
 """
 
@@ -13,11 +14,10 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from roost.control.dataplane.fake import FakeAgent
 from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.rollouts.reconciling import Reconciler
 from roost.control.rollouts.requests import DeployRequest
@@ -50,89 +50,6 @@ def service(name: str) -> Service:
     )
 
 
-class SimulatedAgent:
-    """The agent calls the executor makes, answered from memory: every revision is running and
-    ready at once, every revision's metrics are healthy."""
-
-    url = "http://127.0.0.1:1"
-    environment: str | None = "dev"
-
-    def __init__(self) -> None:
-        self.services: dict[str, dict[str, Any]] = {}
-
-    def in_environment(self, environment: str) -> SimulatedAgent:
-        return self  # one environment (dev) only
-
-    def close(self) -> None:
-        pass
-
-    def state(self) -> dict[str, Any]:
-        return {"services": self.services}
-
-    def ensure_listener(self, service: str, port: int = 0) -> int:
-        self.services.setdefault(service, {"weights": {}, "revisions": []})
-        return 1
-
-    def start_revision(self, spec_json: str, *, service: str, revision: str) -> dict[str, Any]:
-        self._revision(service, revision, 1)
-        return self.state()
-
-    def scale(self, service: str, revision: str, replicas: int) -> dict[str, Any]:
-        from roost.control.dataplane.agents import AgentRefused
-
-        svc = self.services.get(service, {})
-        if not any(r["revision"] == revision for r in svc.get("revisions", [])):
-            raise AgentRefused(f"no revision {revision}", status=404)
-        self._revision(service, revision, replicas)
-        return self.state()
-
-    def stop_revision(self, service: str, revision: str) -> dict[str, Any]:
-        svc = self.services[service]
-        svc["revisions"] = [r for r in svc["revisions"] if r["revision"] != revision]
-        return self.state()
-
-    def set_weights(
-        self, service: str, weights: Mapping[str, int], *, fencing_token: int | None
-    ) -> dict[str, int]:
-        self.services[service]["weights"] = dict(weights)
-        return dict(weights)
-
-    def metrics(
-        self, service: str, revision: str, *, window: float, samples: int = 0
-    ) -> dict[str, Any]:
-        n = int(100 * window)
-        return {
-            "requests": n,
-            "rps": 100.0,
-            "error_ratio": 0.0,
-            "p50": 0.002,
-            "p95": 0.004,
-            "p99": 0.006,
-            "samples": [0.002] * min(samples, n),
-        }
-
-    def _revision(self, service: str, revision: str, replicas: int) -> None:
-        svc = self.services.setdefault(service, {"weights": {}, "revisions": []})
-        svc["revisions"] = [r for r in svc["revisions"] if r["revision"] != revision]
-        svc["revisions"].append(
-            {
-                "revision": revision,
-                "desired_replicas": replicas,
-                "replicas": [
-                    {
-                        "index": i,
-                        "state": "Running",
-                        "ready": True,
-                        "port": 1,
-                        "pid": i,
-                        "restarts": 0,
-                    }
-                    for i in range(replicas)
-                ],
-            }
-        )
-
-
 @dataclass
 class SimRow:
     rollouts: int
@@ -148,7 +65,7 @@ def run(count: int, *, seconds: float) -> SimRow:
     try:
         (root / "roost.yaml").write_text(PROJECT)
         with open_workspace(root, database_url=f"sqlite:///{root / 'state.db'}") as ws:
-            agent = SimulatedAgent()
+            agent = FakeAgent()  # every revision ready at once, healthy metrics
             executor = RolloutExecutor(ws, agent_dir=root, connect=lambda: agent)
             store = ws.store
             for i in range(count):

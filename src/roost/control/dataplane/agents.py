@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from roost._util.files import read_json_object
+from roost.control.dataplane.protocol import RevisionMetrics
 
 AGENT_FILE = "agent.json"
 
@@ -170,8 +171,8 @@ class AgentClient:
 
     def metrics(
         self, service: str, revision: str, *, window: float, samples: int = 0
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
+    ) -> RevisionMetrics:
+        result: RevisionMetrics = self._call(
             "GET",
             self._revision(service, revision, "/metrics"),
             params={"window": window, "samples": samples},

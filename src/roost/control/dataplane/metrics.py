@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Literal, Protocol
+
+from roost.control.dataplane.protocol import RevisionMetrics
 
 SAMPLE_LIMIT = 10_000
 """The most latency samples the agent hands out per call (its API's bound)."""
 
-_QUANTILE_KEYS = {0.5: "p50", 0.95: "p95", 0.99: "p99"}
+_QUANTILE_KEYS: dict[float, Literal["p50", "p95", "p99"]] = {0.5: "p50", 0.95: "p95", 0.99: "p99"}
 
 
 class MetricsCaller(Protocol):
@@ -25,7 +27,7 @@ class MetricsCaller(Protocol):
 
     def metrics(
         self, service: str, revision: str, *, window: float, samples: int = 0
-    ) -> dict[str, Any]: ...
+    ) -> RevisionMetrics: ...
 
 
 class AgentMetricsSource:
@@ -38,9 +40,9 @@ class AgentMetricsSource:
     def __init__(self, agent: MetricsCaller, *, samples: int = 1000) -> None:
         self._agent = agent
         self._samples = max(0, min(samples, SAMPLE_LIMIT))
-        self._cache: dict[tuple[str, str, float], dict[str, Any]] = {}
+        self._cache: dict[tuple[str, str, float], RevisionMetrics] = {}
 
-    def _summary(self, service: str, revision: str, window: timedelta) -> dict[str, Any]:
+    def _summary(self, service: str, revision: str, window: timedelta) -> RevisionMetrics:
         key = (service, revision, window.total_seconds())
         if key not in self._cache:
             self._cache[key] = self._agent.metrics(

@@ -5,7 +5,20 @@ agent client is behind it (HTTP to the local agent, or the in-memory fake of the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
+
+
+class RevisionMetrics(TypedDict, total=False):
+    """The agent's summary of one revision's traffic over a window (``GET .../metrics``); a
+    quantile or ratio is None when there were no requests to compute it from."""
+
+    requests: int
+    rps: float
+    error_ratio: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    samples: list[float]
 
 
 class AgentApi(Protocol):
@@ -25,11 +38,11 @@ class AgentApi(Protocol):
 
     def ensure_listener(self, service: str, port: int = 0) -> int: ...
 
-    def start_revision(self, spec_json: str, *, service: str, revision: str) -> dict[str, Any]: ...
+    def start_revision(self, spec_json: str, *, service: str, revision: str) -> object: ...
 
-    def scale(self, service: str, revision: str, replicas: int) -> dict[str, Any]: ...
+    def scale(self, service: str, revision: str, replicas: int) -> object: ...
 
-    def stop_revision(self, service: str, revision: str) -> dict[str, Any]: ...
+    def stop_revision(self, service: str, revision: str) -> object: ...
 
     def set_weights(
         self, service: str, weights: Mapping[str, int], *, fencing_token: int | None
@@ -37,7 +50,7 @@ class AgentApi(Protocol):
 
     def metrics(
         self, service: str, revision: str, *, window: float, samples: int = 0
-    ) -> dict[str, Any]: ...
+    ) -> RevisionMetrics: ...
 
     def open_preview(self, service: str, revision: str, port: int = 0) -> str: ...
 
