@@ -17,12 +17,8 @@ from roost.api.limiting import (
 from roost.api.routes import health, history, project, rollouts, services, slos
 from roost.control.dataplane.agents import AgentRefused, AgentUnavailable
 from roost.control.errors import OperationError
-from roost.control.operations.deploying import Deployments
-from roost.control.operations.desired import DesiredState
-from roost.control.operations.plane import ControlPlane
-from roost.control.operations.rolling_back import Rollbacks
 from roost.control.releases.releasing import ReleaseError
-from roost.control.rollouts.executor import RolloutExecutor
+from roost.control.wiring import Wiring, wire
 from roost.control.workspace import Workspace
 from roost.store import Ambiguous, Conflict, NotFound, StaleFencingToken, StoreError
 
@@ -30,15 +26,14 @@ from roost.store import Ambiguous, Conflict, NotFound, StaleFencingToken, StoreE
 def create_app(
     workspace: Workspace,
     *,
-    plane: ControlPlane | None = None,
-    executor: RolloutExecutor | None = None,
-    desired: DesiredState | None = None,
+    wiring: Wiring | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """Build the API for an opened workspace. The caller owns (and closes) the workspace;
-    ``executor`` is the rollout executor whose loop ``roost serve`` runs (default: one without
-    a loop, which applies operations but moves no rollout on by itself). A request body larger
-    than ``max_body_bytes`` is refused with a 413 before any route reads it."""
+    ``wiring`` is the control plane ``roost serve`` runs (:func:`roost.control.wiring.wire`;
+    default: one without a lease or loop, which applies operations but moves no rollout on by
+    itself). A request body larger than ``max_body_bytes`` is refused with a 413 before any
+    route reads it."""
     app = FastAPI(
         title="roost",
         version=roost.__version__,
@@ -49,18 +44,11 @@ def create_app(
     )
     add_docs(app, openapi_url="/openapi.json")
     app.state.workspace = workspace
-    app.state.plane = plane if plane is not None else ControlPlane(workspace)
-    if executor is None:
-        executor = RolloutExecutor(
-            workspace, agent_dir=app.state.plane.agent_dir, leader=app.state.plane.leadership
-        )
-    app.state.deployments = Deployments(app.state.plane, executor)
-    app.state.desired = (
-        desired
-        if desired is not None
-        else DesiredState(workspace, leadership=app.state.plane.leadership)
-    )
-    app.state.rollbacks = Rollbacks(app.state.deployments)
+    parts = wiring if wiring is not None else wire(workspace)
+    app.state.plane = parts.plane
+    app.state.deployments = parts.deployments
+    app.state.rollbacks = parts.rollbacks
+    app.state.desired = parts.desired
     app.state.started_at = workspace.clock.now()
     app.include_router(health.router)
     app.include_router(project.router, prefix="/api/v1")

@@ -19,7 +19,6 @@ from roost.cli._output import console, fail, user_errors
 from roost.control.paths import API_FILE, DEFAULT_API_PORT, read_api_file, write_api_file
 
 if TYPE_CHECKING:
-    from roost.control.fencing import Leader
     from roost.control.leadership.leading import LeadershipGate
     from roost.control.operations.desired import DesiredState
     from roost.control.workspace import Workspace
@@ -166,13 +165,9 @@ def _run(
 
     from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name
     from roost.api import create_app
-    from roost.control.guards.locks import DeployLocks
-    from roost.control.leadership.duties import GateLeader, LeaderDuties
     from roost.control.leadership.leading import open_gate
-    from roost.control.leadership.readiness import AgentWatch
-    from roost.control.operations.plane import ControlPlane
-    from roost.control.rollouts.executor import RolloutExecutor
-    from roost.leases import LeaseError, Locks
+    from roost.control.wiring import wire_serve
+    from roost.leases import LeaseError
 
     try:
         gate = open_gate(
@@ -188,39 +183,25 @@ def _run(
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown_host}:{bound_port}"
-    leader = GateLeader(gate)
-    plane = ControlPlane(ws, leadership=leader)
-    plane.deploy_locks = DeployLocks(Locks(gate.backend, events=ws.store.events, clock=ws.clock))
-    watch = AgentWatch(
-        ws.store,
-        grace=grace,
-        leader=leader,
-        prefix=AGENT_LEASE_PREFIX,
-        local=node_lease_name(),
-        say=_say,
-        clock=ws.clock,
-    )
-    # The rollout loop runs only while this process leads (LeaderDuties starts and stops it)
-    # and resumes every rollout the store says is in progress. No new work goes to an agent
-    # that stopped sending heartbeats.
-    executor = RolloutExecutor(
-        ws, agent_dir=plane.agent_dir, leader=leader, connect=watch.connector(plane.agent_dir)
-    )
     state_dir = ws.state_dir
-    duties = LeaderDuties(
+    # The rollout loop runs only while this process leads (the leader's duties start and stop
+    # it) and resumes every rollout the store says is in progress. No new work goes to an
+    # agent that stopped sending heartbeats.
+    served = wire_serve(
+        ws,
         gate,
-        plane=plane,
-        executor=executor,
+        grace=grace,
+        agent_lease_prefix=AGENT_LEASE_PREFIX,
+        local_agent_lease=node_lease_name(),
         on_lead=lambda fence: _advertise(state_dir, url),
         say=_say,
-        deploy_locks=plane.deploy_locks,
     ).start()
     # roost.yaml as loaded now is applied (recorded when it differs from the project applied
     # last, so the plan shows what changed while no control plane ran), then watched.
-    desired = _desired_state(ws, leader)
+    desired = served.wiring.desired
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(ws, plane=plane, executor=executor, desired=desired),
+            create_app(ws, wiring=served.wiring),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -241,7 +222,7 @@ def _run(
         _say(f"state: {ws.store.url}")
         _say(f"control-plane election as {gate.identity}: {_describe(config, gate)}")
         gate.start()
-        watch.start()
+        served.watch.start()
         _watch_project(desired, gate)
         threading.Thread(
             target=_announce,
@@ -254,9 +235,7 @@ def _run(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # Stop acting first, then leave the election (a leader releases the lease, so a
         # follower takes over at once).
-        desired.stop()
-        watch.stop()
-        duties.stop()
+        served.stop()
         gate.stop()
         sock.close()
         recorded = read_api_file(state_dir)
@@ -265,12 +244,6 @@ def _run(
         ws.store.events.append(
             "dev.roost.api.stopped", source="roost/serve", subject=ws.project.project
         )
-
-
-def _desired_state(ws: Workspace, leader: Leader) -> DesiredState:
-    from roost.control.operations.desired import DesiredState
-
-    return DesiredState(ws, leadership=leader, say=_say)
 
 
 def _watch_project(desired: DesiredState, gate: LeadershipGate) -> None:

@@ -142,5 +142,4 @@ def stop_revision(
 @router.post("/logs/query")
 def logs_query(request: Request, body: LogQuery) -> dict[str, Any]:
     """SQL (DuckDB) over every replica's log lines: the table is ``logs``."""
-    with _plane(request)._agent() as agent:
-        return agent.query_logs(body.sql)
+    return _plane(request).query_logs(body.sql)

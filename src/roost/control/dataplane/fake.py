@@ -12,6 +12,7 @@ State is visible through ``__repr__``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +51,8 @@ class FakeAgent:
         pass
 
     def state(self) -> dict[str, Any]:
-        return {"services": self.services}
+        # A copy, as the real agent's JSON is: callers compare a state before and after a call.
+        return {"services": copy.deepcopy(self.services)}
 
     def ensure_listener(self, service: str, port: int = 0) -> int:
         self._service(service)
@@ -110,6 +112,10 @@ class FakeAgent:
     def close_preview(self, service: str) -> bool:
         self.calls.append(("close_preview", service))
         return self.previews.pop(service, None) is not None
+
+    def query_logs(self, sql: str) -> dict[str, Any]:
+        """No replica writes logs here: every query answers an empty table."""
+        return {"columns": [], "rows": []}
 
     def _service(self, service: str) -> dict[str, Any]:
         return self.services.setdefault(service, {"weights": {}, "revisions": []})

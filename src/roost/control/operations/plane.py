@@ -7,10 +7,13 @@ agent refuses a control plane that lost its lease (DESIGN.md, point 6).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from roost.control.dataplane.agents import AgentClient
+from roost.control.dataplane.protocol import AgentApi
 from roost.control.errors import OperationError
 from roost.control.fencing import Leader
 from roost.control.guards.locks import DeployLocks
@@ -24,29 +27,45 @@ from roost.spec import Environment, Service
 from roost.store import NotFound
 
 
+def agent_dir(ws: Workspace) -> Path:
+    """Where the project's agent keeps its state (and its address)."""
+    return ws.root / STATE_DIR / "agent"
+
+
 class ControlPlane:
     """The operations behind ``/api/v1/services/...`` and ``roost up``."""
 
-    def __init__(self, ws: Workspace, *, leadership: Leader | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        leadership: Leader | None = None,
+        deploy_locks: DeployLocks | None = None,
+        connect: Callable[[], AgentApi] | None = None,
+    ) -> None:
+        """Builds; starts nothing (:mod:`roost.control.wiring` starts the SLO loop)."""
         self.ws = ws
         self.leadership = leadership
-        self.deploy_locks: DeployLocks | None = None
-        """Set by ``roost serve``: deploys refuse while someone else holds ``deploy/E/S``."""
-        self.agent_dir = ws.root / STATE_DIR / "agent"
+        self.deploy_locks = deploy_locks
+        """``roost serve``'s: deploys refuse while someone else holds ``deploy/E/S``."""
+        self.agent_dir = agent_dir(ws)
+        self._connect = connect or (lambda: AgentClient.for_project(self.agent_dir))
         # SLOs and their alerts: `roost serve` (a plane with a lease) evaluates them in a loop
         # and records alert transitions; without one they are evaluated when asked.
         self.slos = SloWatcher(ws, agent_dir=self.agent_dir, leader=leadership)
-        if leadership is not None:
-            self.slos.start()
 
     def _fence_token(self) -> int | None:
         return self.leadership.fence.token if self.leadership is not None else None
 
-    def _agent(self, environment: str | None = None) -> AgentClient:
+    @contextmanager
+    def _agent(self, environment: str | None = None) -> Iterator[AgentApi]:
         """The agent; for ``environment``'s services when given (environments are boundaries:
         each has its own revisions, listeners and weights there)."""
-        client = AgentClient.for_project(self.agent_dir)
-        return client if environment is None else client.in_environment(environment)
+        client = self._connect()
+        try:
+            yield client if environment is None else client.in_environment(environment)
+        finally:
+            client.close()
 
     def _listen_port(self, service: Service, environment: str) -> int:
         """The router port of ``service`` in ``environment`` from roost.yaml (0: a free one)."""
@@ -243,6 +262,11 @@ class ControlPlane:
             {"revision": revision, "environment": env_name},
             actor,
         )
+
+    def query_logs(self, sql: str) -> dict[str, Any]:
+        """SQL over every replica's log lines, answered by the agent."""
+        with self._agent() as agent:
+            return agent.query_logs(sql)
 
     def adopt(self) -> list[str]:
         """After a (re)start: record what the agent is already running. Nothing is restarted:

@@ -1,0 +1,142 @@
+"""Builds the control plane's objects, in one place, for both faces that need them: the API
+(``roost.api.create_app``) and ``roost serve`` (``roost.cli.serving``).
+
+Constructors only build; nothing starts a thread or writes to the store until the caller says
+:meth:`Wiring.start` (the SLO loop, only for a plane with a lease) or :meth:`Serving.start`
+(the leader's duties as well). Without a lease — the in-process API of the tests, a
+single-user setup — operations run on request and nothing loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from roost.control.dataplane.protocol import AgentApi
+from roost.control.fencing import Leader
+from roost.control.guards.locks import DeployLocks
+from roost.control.leadership.duties import GateLeader, LeaderDuties
+from roost.control.leadership.leading import LeadershipGate
+from roost.control.leadership.readiness import AgentWatch
+from roost.control.operations.deploying import Deployments
+from roost.control.operations.desired import DesiredState
+from roost.control.operations.plane import ControlPlane, agent_dir
+from roost.control.operations.rolling_back import Rollbacks
+from roost.control.rollouts.executor import RolloutExecutor
+from roost.control.workspace import Workspace
+from roost.leases import Locks
+from roost.store import Fence
+
+
+@dataclass
+class Wiring:
+    """The control plane's objects for one workspace."""
+
+    ws: Workspace
+    plane: ControlPlane
+    executor: RolloutExecutor
+    deployments: Deployments
+    rollbacks: Rollbacks
+    desired: DesiredState
+    """roost.yaml as applied (``roost apply``, and ``roost serve`` watching the file)."""
+
+    def start(self) -> Wiring:
+        """A plane with a lease evaluates its SLOs in a loop (the leader records alerts)."""
+        if self.plane.leadership is not None:
+            self.plane.slos.start()
+        return self
+
+    def stop(self) -> None:
+        self.desired.stop()
+        self.plane.slos.stop()
+
+
+def wire(
+    ws: Workspace,
+    *,
+    leader: Leader | None = None,
+    deploy_locks: DeployLocks | None = None,
+    connect: Callable[[], AgentApi] | None = None,
+    rollout_connect: Callable[[], AgentApi] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Wiring:
+    """The plane, the rollout executor, deployments and rollbacks of ``ws``.
+
+    ``connect`` reaches the agent (default: the project's agent over HTTP; the tests pass the
+    in-memory :class:`~roost.control.dataplane.fake.FakeAgent`); ``rollout_connect``, if
+    given, is the executor's own way (``roost serve`` refuses rollout work while the agent is
+    NotReady).
+    """
+    plane = ControlPlane(ws, leadership=leader, deploy_locks=deploy_locks, connect=connect)
+    executor = RolloutExecutor(
+        ws, agent_dir=plane.agent_dir, leader=leader, connect=rollout_connect or connect
+    )
+    deployments = Deployments(plane, executor)
+    desired = DesiredState(ws, leadership=leader, say=say)
+    return Wiring(ws, plane, executor, deployments, Rollbacks(deployments), desired)
+
+
+@dataclass
+class Serving:
+    """What ``roost serve`` runs beside the API: the wiring with a lease, the agents' readiness
+    watch and the leader's duties."""
+
+    wiring: Wiring
+    gate: LeadershipGate
+    watch: AgentWatch
+    duties: LeaderDuties
+
+    def start(self) -> Serving:
+        """The SLO loop and the leader's duties (before ``gate.start()``: nothing is missed)."""
+        self.wiring.start()
+        self.duties.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop acting (before the gate stops: nothing acts after the lease goes)."""
+        self.wiring.desired.stop()
+        self.watch.stop()
+        self.duties.stop()
+        self.wiring.stop()
+
+
+def wire_serve(
+    ws: Workspace,
+    gate: LeadershipGate,
+    *,
+    grace: float,
+    agent_lease_prefix: str,
+    local_agent_lease: str,
+    on_lead: Callable[[Fence], None],
+    say: Callable[[str], None],
+) -> Serving:
+    """Everything ``roost serve`` needs around ``gate``: deploy locks on the gate's lease
+    backend, a rollout loop that runs only while this process leads and sends no new work to
+    an agent that stopped sending heartbeats."""
+    leader = GateLeader(gate)
+    locks = DeployLocks(Locks(gate.backend, events=ws.store.events, clock=ws.clock))
+    watch = AgentWatch(
+        ws.store,
+        grace=grace,
+        leader=leader,
+        prefix=agent_lease_prefix,
+        local=local_agent_lease,
+        say=say,
+        clock=ws.clock,
+    )
+    wiring = wire(
+        ws,
+        leader=leader,
+        deploy_locks=locks,
+        rollout_connect=watch.connector(agent_dir(ws)),
+        say=say,
+    )
+    duties = LeaderDuties(
+        gate,
+        plane=wiring.plane,
+        executor=wiring.executor,
+        on_lead=on_lead,
+        say=say,
+        deploy_locks=locks,
+    )
+    return Serving(wiring, gate, watch, duties)
