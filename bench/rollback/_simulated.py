@@ -79,9 +79,10 @@ def run(count: int, *, seconds: float) -> SimRow:
                     spec.name, artifact="sim", config=config, secrets={}, schema_requires="",
                     created_by="bench",
                 )  # fmt: skip
-                agent.ensure_listener(spec.name)
-                agent.start_revision("{}", service=spec.name, revision=stable.id)
-                agent.set_weights(spec.name, {stable.id: 100}, fencing_token=None)
+                dev = agent.in_environment("dev")
+                dev.ensure_listener(spec.name)
+                dev.start_revision("{}", service=spec.name, revision=stable.id)
+                dev.set_weights(spec.name, {stable.id: 100}, fencing_token=None)
                 request = DeployRequest("deploy", "dev", "bench", ws.clock.now())
                 executor.begin(release=canary, stable=stable.id, request=request)
             executor.analysis_lag.clear()

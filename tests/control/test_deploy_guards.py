@@ -123,9 +123,10 @@ def test_a_freeze_refuses_before_the_scan_is_overridden_or_the_agent_asked(
 def _running(agent: FakeAgent, ws: Workspace) -> str:
     """A first release of web at 100% on the fake agent, as ``roost up`` leaves it."""
     release = cut_release(ws.store, ws.project, "web", root=ws.root, created_by="test")
-    agent.ensure_listener("web")
-    agent.start_revision("{}", service="web", revision=release.id)
-    agent.set_weights("web", {release.id: 100}, fencing_token=None)
+    dev = agent.in_environment("dev")
+    dev.ensure_listener("web")
+    dev.start_revision("{}", service="web", revision=release.id)
+    dev.set_weights("web", {release.id: 100}, fencing_token=None)
     agent.calls.clear()
     return release.id
 

@@ -61,4 +61,4 @@ def test_the_fake_agent_serves_the_plane_and_the_deployments(tmp_path: Path) -> 
         assert agent.services["web"]["weights"] == {"web-r1": 100}
         view = wired.deployments.deploy("web", actor="alice")
         assert (view["from_release"], view["to_release"]) == ("web-r1", "web-r2")
-        assert wired.deployments.stable("web") == "web-r1"  # the canary starts at weight 0
+        assert wired.deployments.stable("web", "dev") == "web-r1"  # the canary starts at weight 0

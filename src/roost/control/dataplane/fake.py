@@ -32,27 +32,76 @@ class RevisionHealth:
 
 
 @dataclass
-class FakeAgent:
-    """The agent calls of the control plane, answered from memory (see the module doc).
+class FakeWorld:
+    """What a fake agent and its per-environment views share: every environment's services,
+    the open previews, the revisions' health and the record of calls."""
 
-    One instance keeps its state across connections: pass ``lambda: agent`` as the executor's
-    ``connect``; :meth:`close` does nothing.
-    """
-
-    url: str = "http://127.0.0.1:1"
-    services: dict[str, dict[str, Any]] = field(default_factory=dict)
-    previews: dict[str, str] = field(default_factory=dict)
+    environments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    previews: dict[tuple[str, str], str] = field(default_factory=dict)
     health: dict[str, RevisionHealth] = field(default_factory=dict)
     """Per revision; a revision not named here is healthy."""
     calls: list[tuple[str, str]] = field(default_factory=list)
     """(call, service) of every call that changed something, in order."""
+
+
+class FakeAgent:
+    """The agent calls of the control plane, answered from memory (see the module doc).
+
+    Like the real client, calls about a service go to one environment
+    (:meth:`in_environment`); ``state()`` of the agent itself is every environment's. One
+    instance keeps its state across connections: pass ``lambda: agent`` as ``connect``;
+    :meth:`close` does nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str = "http://127.0.0.1:1",
+        environment: str | None = None,
+        default_environment: str = "dev",
+        world: FakeWorld | None = None,
+    ) -> None:
+        self.url = url
+        self.environment = environment
+        self.default_environment = default_environment
+        self.world = world if world is not None else FakeWorld()
+
+    def in_environment(self, environment: str) -> FakeAgent:
+        return FakeAgent(
+            url=self.url,
+            environment=environment,
+            default_environment=self.default_environment,
+            world=self.world,
+        )
+
+    @property
+    def services(self) -> dict[str, dict[str, Any]]:
+        """This view's environment's services (the default environment's for the agent)."""
+        name = self.environment or self.default_environment
+        return self.world.environments.setdefault(name, {})
+
+    @property
+    def health(self) -> dict[str, RevisionHealth]:
+        return self.world.health
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        return self.world.calls
 
     def close(self) -> None:
         pass
 
     def state(self) -> dict[str, Any]:
         # A copy, as the real agent's JSON is: callers compare a state before and after a call.
-        return {"services": copy.deepcopy(self.services)}
+        if self.environment is not None:
+            return {"environment": self.environment, "services": copy.deepcopy(self.services)}
+        return {
+            "default_environment": self.default_environment,
+            "environments": {
+                name: {"environment": name, "services": copy.deepcopy(services)}
+                for name, services in sorted(self.world.environments.items())
+            },
+        }
 
     def ensure_listener(self, service: str, port: int = 0) -> int:
         self._service(service)
@@ -64,7 +113,7 @@ class FakeAgent:
         return self.state()
 
     def scale(self, service: str, revision: str, replicas: int) -> object:
-        svc = self.services.get(service, {})
+        svc = self._service(service)
         if not any(r["revision"] == revision for r in svc.get("revisions", [])):
             raise AgentRefused(f"no revision {revision}", status=404)
         self.calls.append(("scale", service))
@@ -105,19 +154,24 @@ class FakeAgent:
 
     def open_preview(self, service: str, revision: str, port: int = 0) -> str:
         self.calls.append(("open_preview", service))
-        url = f"http://127.0.0.1:{port or 2}"
-        self.previews[service] = revision
-        return url
+        self.world.previews[(self._scope(), service)] = revision
+        return f"http://127.0.0.1:{port or 2}"
 
     def close_preview(self, service: str) -> bool:
         self.calls.append(("close_preview", service))
-        return self.previews.pop(service, None) is not None
+        return self.world.previews.pop((self._scope(), service), None) is not None
 
     def query_logs(self, sql: str) -> dict[str, Any]:
         """No replica writes logs here: every query answers an empty table."""
         return {"columns": [], "rows": []}
 
+    def _scope(self) -> str:
+        if self.environment is None:  # as the real client: service calls name an environment
+            raise TypeError("an agent call about a service needs an environment (in_environment)")
+        return self.environment
+
     def _service(self, service: str) -> dict[str, Any]:
+        self._scope()
         return self.services.setdefault(service, {"weights": {}, "revisions": []})
 
     def _revision(self, service: str, revision: str, replicas: int) -> None:
@@ -142,5 +196,10 @@ class FakeAgent:
         )
 
     def __repr__(self) -> str:
-        shown = {name: svc.get("weights", {}) for name, svc in self.services.items()}
-        return f"FakeAgent({shown}, calls={len(self.calls)})"
+        shown = {
+            f"{env}/{name}": svc.get("weights", {})
+            for env, services in self.world.environments.items()
+            for name, svc in services.items()
+        }
+        scope = "" if self.environment is None else f"environment={self.environment!r}, "
+        return f"FakeAgent({scope}{shown}, calls={len(self.calls)})"
