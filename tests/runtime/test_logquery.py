@@ -1,10 +1,19 @@
 import json
-from datetime import UTC, datetime
+import os
+import pickle
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from roost.runtime.logquery import LogQueryError, query_logs
+from roost.runtime.logquery import (
+    LogQueryError,
+    LogQueryRefused,
+    LogQueryTooCostly,
+    _unpickle,
+    query_logs,
+)
 
 
 def _write(path: Path, *records: dict[str, object]) -> None:
@@ -76,3 +85,98 @@ def test_a_directory_with_a_quote_in_its_name(tmp_path: Path) -> None:
     logs = tmp_path / "it's logs"
     _write(logs / "web" / "r1" / "replica-0.jsonl", _record("r1", 0, "hi"))
     assert query_logs(logs, "SELECT line FROM logs").rows == [("hi",)]
+
+
+# --- What an API caller must not be able to do with a log query (issue 13, item 2). ---
+
+
+def test_reading_a_file_is_refused(log_dir: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "state.json"
+    secret.write_text('{"token": "s3cret-value"}\n')
+    secret.chmod(0o600)
+    for sql in (
+        f"SELECT * FROM read_text('{secret}')",
+        f"SELECT * FROM read_csv('{secret}')",
+        f"SELECT * FROM read_json_auto('{secret}')",
+        f"SELECT * FROM read_blob('{secret}')",
+        "SELECT * FROM glob('/etc/*')",
+    ):
+        with pytest.raises(LogQueryRefused, match="file system operations are disabled") as caught:
+            query_logs(log_dir, sql)
+        assert "s3cret" not in str(caught.value)
+        assert caught.value.status == 403
+
+
+def test_copy_and_other_statements_are_refused_and_write_nothing(
+    log_dir: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "written.csv"
+    attached = tmp_path / "other.db"
+    refused = {
+        f"COPY (SELECT * FROM logs) TO '{target}'": "not COPY",
+        f"ATTACH '{attached}' AS other": "not ATTACH",
+        "INSTALL httpfs": "not LOAD",
+        "LOAD httpfs": "not LOAD",
+        "SET enable_external_access = true": "not SET",
+        "PRAGMA enable_profiling": "not",
+        f"EXPORT DATABASE '{tmp_path / 'export'}'": "not EXPORT",
+        "CREATE TABLE t AS SELECT 1": "not CREATE",
+        f"SELECT 1; COPY (SELECT 1) TO '{target}'": "exactly one SELECT",
+    }
+    for sql, message in refused.items():
+        with pytest.raises(LogQueryRefused, match=message):
+            query_logs(log_dir, sql)
+    assert not target.exists()
+    assert not attached.exists()
+    assert not (tmp_path / "export").exists()
+
+
+def test_the_configuration_is_locked_and_only_logs_is_visible(log_dir: Path) -> None:
+    settings = query_logs(
+        log_dir,
+        "SELECT name, value FROM duckdb_settings() "
+        "WHERE name IN ('enable_external_access', 'lock_configuration', 'threads') ORDER BY 1",
+    )
+    assert settings.rows == [
+        ("enable_external_access", "false"),
+        ("lock_configuration", "true"),
+        ("threads", "1"),
+    ]
+    tables = query_logs(log_dir, "SELECT table_name FROM information_schema.tables")
+    assert tables.rows == [("logs",)]
+
+
+def test_a_slow_query_is_stopped_at_the_time_limit(log_dir: Path) -> None:
+    with pytest.raises(LogQueryTooCostly, match="longer than the 1 s limit") as caught:
+        query_logs(log_dir, "SELECT sum(i * i) FROM range(3000000000) t(i)", timeout=1)
+    assert caught.value.status == 422
+    # The next query runs normally.
+    assert query_logs(log_dir, "SELECT count(*) FROM logs").rows == [(5,)]
+
+
+def test_a_query_past_the_memory_limit_fails_clearly(log_dir: Path) -> None:
+    with pytest.raises(LogQueryTooCostly, match="more than the 64MB memory limit"):
+        query_logs(log_dir, "SELECT list(i) FROM range(100000000) t(i)", memory_limit="64MB")
+
+
+def test_many_rows_are_cut_at_the_cap(log_dir: Path) -> None:
+    result = query_logs(log_dir, "SELECT i FROM range(10) t(i) ORDER BY i", max_rows=3)
+    assert result.rows == [(0,), (1,), (2,)]
+    assert result.truncated
+    assert not query_logs(log_dir, "SELECT 1").truncated
+
+
+def test_result_values_of_every_common_type_come_back(log_dir: Path) -> None:
+    (row,) = query_logs(
+        log_dir,
+        "SELECT INTERVAL 1 DAY, 1.5::DECIMAL(4, 2), [1, 2], {'a': 1}, 'x'::BLOB, "
+        "DATE '2026-01-01', date_trunc('hour', max(time)) FROM logs",
+    ).rows
+    assert row[:6] == (timedelta(days=1), Decimal("1.50"), [1, 2], {"a": 1}, b"x", date(2026, 1, 1))
+    assert row[6] == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_the_parent_unpickles_only_plain_values() -> None:
+    evil = pickle.dumps({"columns": [], "rows": [(os.system,)], "truncated": False})
+    with pytest.raises(pickle.UnpicklingError, match="posix.system"):
+        _unpickle(evil)

@@ -6,6 +6,7 @@ from other machines. Writes that move traffic carry a fencing token (see :mod:`h
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -47,7 +48,7 @@ class Preview(BaseModel):
 
 
 class LogQuery(BaseModel):
-    sql: str = Field(min_length=1, description="SQL over the view `logs`.")
+    sql: str = Field(min_length=1, max_length=100_000, description="SQL over the table `logs`.")
 
 
 def _error(status: int, message: str, hint: str | None = None) -> JSONResponse:
@@ -183,12 +184,16 @@ def create_agent_app(agent: Agent) -> FastAPI:
 
     @app.post("/v1/logs/query")
     async def logs_query(body: Annotated[LogQuery, Body()]) -> dict[str, Any]:
+        # In a thread that only waits on the query's worker process: this loop also runs the
+        # router, and a query must never hold up traffic (see roost.runtime.logquery).
         try:
-            result = query_logs(agent.log_dirs(), body.sql)
+            result = await asyncio.to_thread(query_logs, agent.log_dirs(), body.sql)
         except LogQueryError as exc:
-            raise AgentError(
-                str(exc), hint="the table is `logs`: time, service, revision, replica, stream, line"
-            ) from None
-        return {"columns": list(result.columns), "rows": [list(r) for r in result.rows]}
+            raise AgentError(str(exc), status=exc.status, hint=exc.hint) from None
+        return {
+            "columns": list(result.columns),
+            "rows": [list(r) for r in result.rows],
+            "truncated": result.truncated,
+        }
 
     return app

@@ -111,13 +111,10 @@ def _query(log_dir: list[Path], sql: str) -> None:
     try:
         result = query_logs(log_dir, sql)
     except LogQueryError as exc:
-        fail(
-            str(exc),
-            hint="the table is `logs`: time, service, revision, replica, stream, line",
-            code=2,
-        )
+        fail(str(exc), hint=exc.hint, code=2)
     table = Table(*result.columns)
     for row in result.rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
-    console.print(f"{len(result.rows)} row(s)", markup=False)
+    more = f" (cut at {len(result.rows)}: add LIMIT or aggregate)" if result.truncated else ""
+    console.print(f"{len(result.rows)} row(s){more}", markup=False)
