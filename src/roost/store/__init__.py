@@ -10,6 +10,7 @@ with :class:`StaleFencingToken` if the lease has moved on. Records are frozen da
 """
 
 from roost.store.applied import project_digest
+from roost.store.chaining import GENESIS, ChainReport
 from roost.store.errors import (
     Ambiguous,
     BadDatabaseURL,
@@ -39,7 +40,9 @@ __all__ = [
     "ENV_VAR",
     "Ambiguous",
     "AppliedProjectRecord",
+    "GENESIS",
     "BadDatabaseURL",
+    "ChainReport",
     "Conflict",
     "DatabaseBusy",
     "DatabaseUnreachable",

@@ -1,4 +1,5 @@
-"""The event log: CloudEvents 1.0 envelopes, append-only (it is also the audit log).
+"""The event log: CloudEvents 1.0 envelopes, append-only (it is also the audit log), each
+sealed to the one before it in a hash chain (see :mod:`roost.store.chaining`).
 
 Queries return newest first. ``type_prefix`` matches by exact prefix on both backends (no LIKE:
 SQLite's LIKE ignores case and treats ``_`` and ``%`` as wildcards).
@@ -14,6 +15,14 @@ import sqlalchemy as sa
 
 from roost.clock import Clock
 from roost.store._checks import json_value, require_aware, require_text
+from roost.store.chaining import (
+    ChainReport,
+    canonical,
+    head,
+    lock_and_read_head,
+    seal,
+    verify,
+)
 from roost.store.connecting import Database
 from roost.store.errors import NotFound
 from roost.store.fencing import check_fence
@@ -53,22 +62,33 @@ class Events:
         payload = None if data is None else json_value(data, "event data")
         with self._db.writing() as conn:
             check_fence(conn, fence)
+            prev_hash = lock_and_read_head(conn)
+            # The store keeps microseconds on both backends: seal what will read back.
             now = self._clock.now()
+            fields: dict[str, Any] = {
+                "id": new_id(now),
+                "source": source,
+                "type": type,
+                "subject": subject,
+                "time": now,
+                "datacontenttype": None if payload is None else JSON_CONTENT_TYPE,
+                "data": payload,
+                "actor": actor,
+            }
             row = conn.execute(
                 sa.insert(events)
-                .values(
-                    id=new_id(now),
-                    source=source,
-                    type=type,
-                    subject=subject,
-                    time=now,
-                    datacontenttype=None if payload is None else JSON_CONTENT_TYPE,
-                    data=payload,
-                    actor=actor,
-                )
+                .values(**fields, prev_hash=prev_hash, hash=seal(prev_hash, canonical(**fields)))
                 .returning(*events.c)
             ).one()
         return EventRecord(**row._mapping)
+
+    def head(self) -> tuple[str, int]:
+        """The newest event's hash (the chain's head, ``GENESIS`` when empty) and the count."""
+        return head(self._db)
+
+    def verify(self, *, expect: str | None = None) -> ChainReport:
+        """Check the whole hash chain; see :func:`roost.store.chaining.verify`."""
+        return verify(self._db, expect=expect)
 
     def get(self, event_id: str) -> EventRecord:
         """The event ``event_id``; :class:`NotFound` if there is none."""

@@ -76,7 +76,8 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """A stored CloudEvents 1.0 event; ``seq`` is the store's insertion order."""
+    """A stored CloudEvents 1.0 event; ``seq`` is the store's insertion order, ``hash`` seals
+    it to the event before it (``prev_hash``)."""
 
     seq: int
     id: str
@@ -87,6 +88,9 @@ class EventRecord:
     datacontenttype: str | None
     data: Any
     actor: str | None
+    # Links in the tamper-evident chain (see roost.store.chaining); not CloudEvents attributes.
+    prev_hash: str | None = None
+    hash: str | None = None
 
     @property
     def specversion(self) -> str:

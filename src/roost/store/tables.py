@@ -140,6 +140,10 @@ events = sa.Table(
     sa.Column("datacontenttype", sa.String(100), nullable=True),
     sa.Column("data", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("actor", sa.String(200), nullable=True),
+    # The hash chain (see roost.store.chaining): NULL only on a row added around roost.
+    sa.Column("prev_hash", sa.String(64), nullable=True),
+    sa.Column("hash", sa.String(64), nullable=True),
+    sa.Index("uq_events_prev_hash", "prev_hash", unique=True),
     sa.Index("ix_events_type_time", "type", "time"),
     sa.Index("ix_events_subject_time", "subject", "time"),
     sa.Index("ix_events_time", "time"),
