@@ -14,7 +14,7 @@ from roost.api.limiting import (
     error_response,
     invalid_request,
 )
-from roost.api.routes import health, history, project, rollouts, services, slos
+from roost.api.routes import audit, health, history, project, rollouts, services, slos
 from roost.control.dataplane.agents import AgentRefused, AgentUnavailable
 from roost.control.errors import OperationError
 from roost.control.releases.releasing import ReleaseError
@@ -56,6 +56,7 @@ def create_app(
     app.include_router(services.router, prefix="/api/v1")
     app.include_router(rollouts.router, prefix="/api/v1")
     app.include_router(slos.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
     app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
     app.add_exception_handler(RequestValidationError, invalid_request)
 

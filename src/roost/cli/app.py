@@ -22,6 +22,7 @@ from roost.cli import (
 )
 from roost.cli._output import err_console
 from roost.cli.artifacts import artifacts_app
+from roost.cli.auditing import audit_app
 from roost.cli.building import build_app
 from roost.cli.builds import builds
 from roost.cli.doctoring import doctor
@@ -73,6 +74,7 @@ app.command("stop")(operating.stop)
 app.command("logs")(logs.logs)
 app.command("agent", hidden=True)(operating.agent)
 app.command("events")(state.events)
+app.add_typer(audit_app, name="audit")
 app.command("deploy")(deploying.deploy)
 app.command("rollback")(deploying.rollback)
 app.command("approve")(rollouts.approve)

@@ -1,8 +1,9 @@
 """``roost doctor``: what is wrong with this project's roost, and why.
 
 Agents with their condition (Ready / NotReady) and last heartbeat, the control-plane leader
-and its lease, recent agent / control-plane / lock events, and the likely causes of a NotReady
-agent found on this machine (process gone, port unreachable, disk or memory pressure). Reads
+and its lease, recent agent / control-plane / lock events, the likely causes of a NotReady
+agent found on this machine (process gone, port unreachable, disk or memory pressure), and
+whether the audit log's hash chain is intact. Reads
 the state store directly, so it works while ``roost serve`` is down. Exit code 1 when anything
 is unhealthy, 0 otherwise.
 """
@@ -21,6 +22,7 @@ from roost.control.paths import resolve_root
 
 if TYPE_CHECKING:
     from roost.control.operations.diagnosing import Diagnosis
+    from roost.store import ChainReport
 
 
 def doctor(
@@ -54,17 +56,27 @@ def doctor(
                 local_node=node_lease_name(),
                 grace=grace,
             )
+            chain = store.events.verify()
         finally:
             store.close()
     if as_json:
-        typer.echo(json.dumps(_as_json(found), indent=2))
+        typer.echo(json.dumps({**_as_json(found), "audit": _audit_json(chain)}, indent=2))
     else:
-        _print(found)
-    if not found.healthy:
+        _print(found, chain)
+    if not (found.healthy and chain.intact):
         raise typer.Exit(EXIT_FAILURE)
 
 
-def _print(found: Diagnosis) -> None:
+def _audit_json(chain: ChainReport) -> dict[str, object]:
+    return {
+        "intact": chain.intact,
+        "events": chain.events,
+        "head": chain.head,
+        "problem": chain.problem,
+    }
+
+
+def _print(found: Diagnosis, chain: ChainReport) -> None:
     from roost.control.operations.diagnosing import age_text
 
     agents = Table(
@@ -110,11 +122,18 @@ def _print(found: Diagnosis) -> None:
         f"{pressure.memory_available / 2**30:.1f} GiB memory available",
         markup=False,
     )
-    if found.healthy:
+    if chain.intact:
+        console.print(f"audit log: chain intact ({chain.events} events)", markup=False)
+    problems = list(found.problems)
+    if chain.problem:
+        problems.append(
+            f"audit log tampered with: {chain.problem} (roost audit verify shows the detail)"
+        )
+    if not problems:
         console.print("healthy", markup=False)
         return
-    console.print(f"{len(found.problems)} problem(s):", markup=False)
-    for problem in found.problems:
+    console.print(f"{len(problems)} problem(s):", markup=False)
+    for problem in problems:
         console.print(f"  - {problem}", markup=False)
 
 
