@@ -9,11 +9,11 @@ import asyncio
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests._projects import project_down
 from tests._roost import REPO, roost
 
 from roost.api import create_app
@@ -35,7 +35,10 @@ def root(tmp_path: Path) -> Path:
 
 def _ids(root: Path) -> list[tuple[int, str]]:
     with sqlite3.connect(root / ".roost" / "state.db") as db:
-        return [(int(seq), str(id_)) for seq, id_ in db.execute("SELECT seq, id FROM events ORDER BY seq")]
+        return [
+            (int(seq), str(id_))
+            for seq, id_ in db.execute("SELECT seq, id FROM events ORDER BY seq")
+        ]
 
 
 def _sql(root: Path, *statements: str) -> None:
@@ -147,3 +150,35 @@ def test_the_api_exposes_the_head(root: Path) -> None:
     assert verified.json()["anchored"] is True
     bad = asyncio.run(call("/api/v1/audit/verify?expect=zz"))
     assert bad.status_code == 422
+
+
+@pytest.mark.timeout(240)
+def test_weights_and_stops_record_who_did_them(tmp_path: Path) -> None:
+    """Through the real stack: the actor a request carries (--as, else $ROOST_USER) is on every
+    event it causes, and the chain the running control plane wrote verifies."""
+    root = tmp_path / "hello"
+    shutil.copytree(REPO / "examples" / "hello", root)
+    with project_down(root):
+        up = roost("up", "-p", str(root), "--as", "ann", timeout=120)
+        assert up.returncode == 0, up.stdout + up.stderr
+        started = roost("start", "hello", "-p", str(root), "--as", "ann", timeout=120)
+        assert started.returncode == 0, started.stdout + started.stderr
+        moved = roost(
+            "weights", "hello", "hello-r1=100", "hello-r2=0", "-p", str(root), "--as", "bob"
+        )
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+        stopped = roost("stop", "hello", "hello-r2", "-p", str(root), env={"ROOST_USER": "cy"})
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        with open_store(root=root) as store:
+            actors = {
+                event.type: event.actor
+                for event in store.events.list("dev.roost.", limit=1000)
+                if event.type.startswith(("dev.roost.revision.", "dev.roost.traffic."))
+            }
+            report = store.events.verify()
+        assert actors == {
+            "dev.roost.revision.started": "ann",
+            "dev.roost.traffic.weights": "bob",
+            "dev.roost.revision.stopped": "cy",
+        }
+        assert report.intact, report.problem

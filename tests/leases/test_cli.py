@@ -150,3 +150,15 @@ def test_the_cli_reads_etcd_when_configured(
     code, _, err = cli("lease", "list", "-p", str(tmp_path))
     assert code == 1
     assert "needs ROOST_ETCD_URL" in one_error(err)
+
+
+def test_lock_release_records_roost_user_like_every_other_command(
+    project_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locks = Locks(SqlLeaseBackend(project_store), events=project_store.events)
+    locks.acquire("deploy/web/prod", "ci-43", reason="release web-r8", duration_seconds=600)
+    monkeypatch.setenv("ROOST_USER", "dana")
+    code, _, err = cli("lock", "release", "deploy/web/prod", "-r", "stuck", "-p", str(tmp_path))
+    assert code == 0, err
+    [event] = project_store.events.list("dev.roost.lock.released")
+    assert event.actor == "dana"

@@ -9,6 +9,7 @@ log with who did it.
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
     from roost.store import Store
 
 ActorOpt = Annotated[
-    str | None, typer.Option(help="Who is doing this, for the audit log (default: user@host).")
+    str | None,
+    typer.Option(
+        help="Who is doing this, for the audit log (default: $ROOST_USER, then user@host)."
+    ),
 ]
 
 lease_app = typer.Typer(
@@ -70,7 +74,10 @@ def _lease_errors() -> Iterator[None]:
 
 
 def _actor(actor: str | None) -> str:
-    return actor or f"{getpass.getuser()}@{socket.gethostname()}"
+    # The same order as every other command (--actor, then $ROOST_USER), falling back to
+    # user@host: a lease is held on one machine.
+    named = actor or os.environ.get("ROOST_USER", "").strip()
+    return named or f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def _when(moment: datetime) -> str:

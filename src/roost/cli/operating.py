@@ -25,7 +25,7 @@ from roost.cli._api import api_url, call, recorded_api
 from roost.cli._inputs import env_assignments, part, revision_name, service_name, weight_assignments
 from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import console, err_console, fail, user_errors
-from roost.cli._people import who
+from roost.cli._people import AsOpt, who
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
 
 AGENT_DIR = "agent"
@@ -70,6 +70,7 @@ def _spawn(args: list[str], *, log: Path, ready: Path, what: str) -> None:
 def up(
     project: ProjectOpt = None,
     environment: EnvOpt = None,
+    as_: AsOpt = None,
 ) -> None:
     """Start the agent and the control plane in the background, then every service."""
     from roost.control.workspace import find_project
@@ -104,8 +105,13 @@ def up(
     if running:
         # A control plane that was already running applies roost.yaml as it is now, so `up`
         # starts what the file says (not what it said when that control plane started).
-        call("POST", f"{base}/api/v1/apply", json={"actor": who(None)}, timeout=60)
-    result = call("POST", f"{base}/api/v1/up", json={"environment": environment}, timeout=120)
+        call("POST", f"{base}/api/v1/apply", json={"actor": who(as_)}, timeout=60)
+    result = call(
+        "POST",
+        f"{base}/api/v1/up",
+        json={"environment": environment, "actor": who(as_)},
+        timeout=120,
+    )
     for revision in result.get("started", []):
         console.print(f"started {revision}", markup=False)
     _print_ps(result, base)
@@ -222,6 +228,7 @@ def start(
     service: Annotated[str, typer.Argument(help="Service name.")],
     project: ProjectOpt = None,
     api: ApiOpt = None,
+    as_: AsOpt = None,
     environment: Annotated[str | None, typer.Option("--env", "-e", help="Environment.")] = None,
     release: Annotated[
         str | None, typer.Option(help="Run this release (default: cut one).")
@@ -235,7 +242,13 @@ def start(
     service_name(service)
     overrides = env_assignments(set_env)
     base = api_url(api, project)
-    body = {"environment": environment, "release": release, "env": overrides, "replicas": replicas}
+    body = {
+        "environment": environment,
+        "release": release,
+        "env": overrides,
+        "replicas": replicas,
+        "actor": who(as_),
+    }
     result = call(
         "POST", f"{base}/api/v1/services/{part(service)}/revisions", json=body, timeout=120
     )
@@ -250,13 +263,14 @@ def weights(
     project: ProjectOpt = None,
     api: ApiOpt = None,
     environment: EnvOpt = None,
+    as_: AsOpt = None,
 ) -> None:
     """Move traffic: replace SERVICE's weights in one environment's router (default: the
     first), in one atomic update."""
     service_name(service)
     parsed = weight_assignments(assignments)
     base = api_url(api, project)
-    body = {"weights": parsed, "environment": environment}
+    body = {"weights": parsed, "environment": environment, "actor": who(as_)}
     result = call("PUT", f"{base}/api/v1/services/{part(service)}/weights", json=body)
     shown = ", ".join(f"{k}={v}%" for k, v in result["weights"].items())
     console.print(f"{service}: {shown}", markup=False)
@@ -268,12 +282,15 @@ def stop(
     project: ProjectOpt = None,
     api: ApiOpt = None,
     environment: EnvOpt = None,
+    as_: AsOpt = None,
 ) -> None:
     """Drain and stop one revision of SERVICE (in one environment, default: the first)."""
     service_name(service)
     revision_name(revision)
     base = api_url(api, project)
-    params = None if environment is None else {"environment": environment}
+    params = {"actor": who(as_)}
+    if environment is not None:
+        params["environment"] = environment
     url = f"{base}/api/v1/services/{part(service)}/revisions/{part(revision)}"
     call("DELETE", url, params=params, timeout=120)
     console.print(f"stopped {service}/{revision}", markup=False)

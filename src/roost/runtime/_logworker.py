@@ -55,7 +55,7 @@ def _refusal(kind: str, message: str) -> dict[str, Any]:
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
     """Answer one job: ``{"log_dirs", "sql", "timeout", "memory_limit", "threads", "max_rows"}``."""
-    config = {
+    config: dict[str, str | bool | int | float | list[str]] = {
         "threads": int(job["threads"]),
         "memory_limit": str(job["memory_limit"]),
         # No spilling to disk: a query that needs more memory than the limit fails instead.
@@ -66,28 +66,14 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     }
     with duckdb.connect(":memory:", config=config) as con:
         con.execute("SET TimeZone = 'UTC'")
-        try:
-            statements = con.extract_statements(job["sql"])
-        except duckdb.Error as exc:
-            return _refusal("sql", str(exc).strip())
-        if len(statements) != 1:
-            return _refusal("refused", "a log query is exactly one SELECT statement")
-        if statements[0].type != duckdb.StatementType.SELECT:
-            name = statements[0].type.name
-            return _refusal(
-                "refused", f"log queries are read-only: only SELECT is allowed, not {name}"
-            )
+        refused = _refuse_all_but_one_select(con, job["sql"])
+        if refused is not None:
+            return refused
         timer = threading.Timer(float(job["timeout"]), con.interrupt)
         timer.daemon = True
         timer.start()
         try:
-            _load(con, [Path(d) for d in job["log_dirs"]])
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
-            cursor = con.execute(job["sql"])
-            columns = [item[0] for item in cursor.description or []]
-            max_rows = int(job["max_rows"])
-            rows = cursor.fetchmany(max_rows + 1) if cursor.description else []
+            return _execute(con, job)
         except duckdb.InterruptException:
             return _refusal("timeout", "stopped at the time limit")
         except duckdb.PermissionException as exc:
@@ -98,6 +84,31 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             return _refusal("sql", str(exc).strip())
         finally:
             timer.cancel()
+
+
+def _refuse_all_but_one_select(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any] | None:
+    """A refusal unless ``sql`` is exactly one ``SELECT``, judged on DuckDB's own parse."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        return _refusal("sql", str(exc).strip())
+    if len(statements) != 1:
+        return _refusal("refused", "a log query is exactly one SELECT statement")
+    if statements[0].type != duckdb.StatementType.SELECT:
+        name = statements[0].type.name
+        return _refusal("refused", f"log queries are read-only: only SELECT is allowed, not {name}")
+    return None
+
+
+def _execute(con: duckdb.DuckDBPyConnection, job: dict[str, Any]) -> dict[str, Any]:
+    _load(con, [Path(d) for d in job["log_dirs"]])
+    # From here on the query's own turn: no files, no settings (see the module docstring).
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    cursor = con.execute(job["sql"])
+    columns = [item[0] for item in cursor.description or []]
+    max_rows = int(job["max_rows"])
+    rows = cursor.fetchmany(max_rows + 1) if cursor.description else []
     return {
         "columns": columns,
         "rows": [tuple(_plain(value) for value in row) for row in rows[:max_rows]],
@@ -145,7 +156,7 @@ def main() -> None:
     watchdog.start()
     try:
         answer = run(job)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which has the context
+    except Exception as exc:
         answer = _refusal("crash", f"{type(exc).__name__}: {exc}")
     sys.stdout.buffer.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
     with contextlib.suppress(BrokenPipeError):

@@ -114,7 +114,7 @@ def query_logs(
 
 
 def _run_worker(job: dict[str, Any], timeout: float) -> dict[str, Any]:
-    process = subprocess.Popen(  # noqa: S603 - our own worker, run by this interpreter
+    process = subprocess.Popen(
         [sys.executable, "-I", str(WORKER)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

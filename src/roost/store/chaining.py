@@ -41,9 +41,9 @@ _BATCH = 1000
 
 def canonical(
     *,
-    id: str,  # noqa: A002 - the CloudEvents attribute is called "id"
+    id: str,
     source: str,
-    type: str,  # noqa: A002 - the CloudEvents attribute is called "type"
+    type: str,
     subject: str | None,
     time: datetime,
     datacontenttype: str | None,
@@ -134,7 +134,10 @@ def verify(db: Database, *, expect: str | None = None) -> ChainReport:
         )
         if seal(row.prev_hash, content) != row.hash:
             return _broken(
-                count, expected_prev, f"{where} was edited: its content no longer matches its hash", row
+                count,
+                expected_prev,
+                f"{where} was edited: its content no longer matches its hash",
+                row,
             )
         if row.prev_hash != expected_prev:
             return _broken(count, expected_prev, _link_problem(db, where, row, previous), row)

@@ -18,7 +18,9 @@ router = APIRouter(tags=["audit"])
 
 HashParam = Annotated[
     str | None,
-    Query(pattern="^[0-9a-f]{64}$", description="A head recorded earlier: it must be in the chain."),
+    Query(
+        pattern="^[0-9a-f]{64}$", description="A head recorded earlier: it must be in the chain."
+    ),
 ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
 from roost.agent.heartbeat import AGENT_LEASE_PREFIX
@@ -132,10 +132,13 @@ def stop_revision(
     revision: RevisionPath,
     request: Request,
     environment: EnvironmentName | None = None,
+    actor: Annotated[
+        str | None, Query(max_length=200, description="Who stops it, for the audit log.")
+    ] = None,
 ) -> dict[str, Any]:
     """Drain and stop a revision that no longer carries traffic (in ``environment``, default:
     the first one)."""
-    _plane(request).stop_revision(service, revision, environment=environment)
+    _plane(request).stop_revision(service, revision, environment=environment, actor=actor)
     return {"service": service, "revision": revision, "stopped": True}
 
 

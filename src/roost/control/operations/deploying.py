@@ -263,6 +263,9 @@ class Deployments:
             {"by": actor, "approvals": len(grants), "needs": approval.min_approvals},
         )
         if missing is None:
+            # The final approval is its approver's act: audited under their name before the
+            # start, which is recorded under the requester's.
+            self.executor.applier.audit(record, [note], actor=actor)
             return self.view(
                 self.executor.begin(
                     release=self.executor.applier.release(record.to_release),

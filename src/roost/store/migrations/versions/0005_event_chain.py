@@ -69,9 +69,7 @@ def upgrade() -> None:
     for row in rows:
         sealed = hashlib.sha256(prev.encode("ascii") + _canonical(row)).hexdigest()
         bind.execute(
-            sa.update(_events)
-            .where(_events.c.seq == row.seq)
-            .values(prev_hash=prev, hash=sealed)
+            sa.update(_events).where(_events.c.seq == row.seq).values(prev_hash=prev, hash=sealed)
         )
         prev = sealed
     # After the rows are chained: every prev_hash is distinct, so the index can be built.
