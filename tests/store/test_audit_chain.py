@@ -169,7 +169,7 @@ def test_concurrent_appends_never_fork_the_chain(store_url: str) -> None:
 
 
 def test_the_migration_chains_existing_events(empty_store_url: str) -> None:
-    """A database at 0003 with events in it: opening it with this roost chains them in order,
+    """A database at 0004 with events in it: opening it with this roost chains them in order,
     and the result verifies with the store's own code."""
     db = Database(parse_url(empty_store_url))
     try:
@@ -177,7 +177,7 @@ def test_the_migration_chains_existing_events(empty_store_url: str) -> None:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
             config.attributes["connection"] = conn
-            command.upgrade(config, "0003")
+            command.upgrade(config, "0004")
     finally:
         db.close()
     clock = VirtualClock()
