@@ -38,9 +38,9 @@ from roost.store.urls import ENV_VAR
 
 __all__ = [
     "ENV_VAR",
+    "GENESIS",
     "Ambiguous",
     "AppliedProjectRecord",
-    "GENESIS",
     "BadDatabaseURL",
     "ChainReport",
     "Conflict",
