@@ -20,6 +20,9 @@ from roost.api import create_app
 from roost.control.workspace import open_workspace
 from roost.store import GENESIS, open_store
 
+# Several real `roost` commands per test, on a machine that may be busy.
+pytestmark = pytest.mark.timeout(180)
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
@@ -182,3 +185,24 @@ def test_weights_and_stops_record_who_did_them(tmp_path: Path) -> None:
             "dev.roost.revision.stopped": "cy",
         }
         assert report.intact, report.problem
+
+
+def test_a_signed_checkpoint_with_a_private_key_file(root: Path) -> None:
+    done = roost("audit", "checkpoint", "-p", str(root), "--as", "ops")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 event(s) up to" in done.stdout
+    key = root / ".roost" / "audit.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    code, out = _verify(root)
+    assert code == 0, out
+    assert "1 checkpoint(s), signatures checked" in out
+    # The key never reaches the database.
+    with sqlite3.connect(root / ".roost" / "state.db") as db:
+        dump = "\n".join(db.iterdump())
+    assert key.read_text().strip() not in dump
+    key.rename(root / "elsewhere.key")
+    code, out = _verify(root)
+    assert code == 0, out
+    assert "NOT checked: no key" in out
+    code, out = _verify(root, "--key-file", str(root / "elsewhere.key"))
+    assert "signatures checked" in out

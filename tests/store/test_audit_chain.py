@@ -14,8 +14,10 @@ from tests.store._db import raw_connection
 from roost.clock import VirtualClock
 from roost.store import GENESIS, Store, open_store
 from roost.store.chaining import canonical, seal
+from roost.store.checkpoints import CHECKPOINT_TYPE, sign
 from roost.store.connecting import Database
 from roost.store.migrating import MIGRATIONS_DIR
+from roost.store.tables import events
 from roost.store.urls import parse_url
 
 
@@ -219,3 +221,77 @@ def test_the_migration_chains_existing_events(empty_store_url: str) -> None:
         report = store.events.verify()
         assert report.intact, report.problem
         assert report.events == 4
+
+
+# --- Signed checkpoints: a rewrite of every later hash needs the key too. ---
+
+KEY = bytes(range(32))
+
+
+def _rewrite_chain(url: str) -> None:
+    """What someone with write access to the database but not the key can do: recompute every
+    hash (and every checkpoint's head) after an edit, so the chain itself looks intact."""
+    with open_store(url) as store:
+        rows = sorted(
+            (store.events.get(e.id) for e in store.events.list(limit=1000)), key=lambda e: e.seq
+        )
+    prev = GENESIS
+    with raw_connection(url) as conn:
+        for count, event in enumerate(rows):
+            data = event.data
+            if event.type == CHECKPOINT_TYPE:
+                data = {**data, "head": prev, "events": count}
+            sealed = seal(
+                prev,
+                canonical(
+                    id=event.id,
+                    source=event.source,
+                    type=event.type,
+                    subject=event.subject,
+                    time=event.time,
+                    datacontenttype=event.datacontenttype,
+                    data=data,
+                    actor=event.actor,
+                ),
+            )
+            conn.execute(
+                sa.update(events)
+                .where(events.c.seq == event.seq)
+                .values(data=data, prev_hash=prev, hash=sealed)
+            )
+            prev = sealed
+
+
+def test_checkpoints_sign_the_chain_and_catch_a_rewrite(
+    store: Store, store_url: str, clock: VirtualClock
+) -> None:
+    ids = _fill(store, clock, 3)
+    mark = store.events.append_checkpoint(
+        lambda head, count: sign(KEY, head, count), source="/test", actor="ops"
+    )
+    assert mark.data["head"] == mark.prev_hash
+    assert mark.data["events"] == 3
+    _fill(store, clock, 2)
+    report = store.events.verify(key=KEY)
+    assert report.intact, report.problem
+    assert report.checkpoints == 1
+
+    with raw_connection(store_url) as conn:
+        conn.execute(sa.update(events).where(events.c.id == ids[1]).values(actor="mallory"))
+    assert "was edited" in str(store.events.verify().problem)
+    _rewrite_chain(store_url)
+    assert store.events.get(ids[1]).actor == "mallory"
+    assert store.events.verify().intact  # the chain alone is fooled by a full rewrite …
+    caught = store.events.verify(key=KEY)  # … the signed checkpoint is not
+    assert caught.event_id == mark.id
+    assert "signature is wrong" in str(caught.problem)
+
+
+def test_a_checkpoint_signed_with_another_key_is_named(store: Store, clock: VirtualClock) -> None:
+    _fill(store, clock, 2)
+    forged = store.events.append_checkpoint(
+        lambda head, count: sign(b"k" * 32, head, count), source="/test", actor="x"
+    )
+    report = store.events.verify(key=KEY)
+    assert report.event_id == forged.id
+    assert "another key" in str(report.problem)

@@ -5,7 +5,8 @@ Every event stores ``prev_hash`` (the ``hash`` of the event appended just before
 ``canonical`` is the event's CloudEvents attributes as canonical JSON (sorted keys, no spaces,
 UTF-8, every attribute present, times in one fixed format). Editing an event's content breaks its
 own hash; deleting or reordering events breaks the next event's link. A rewrite of every later
-hash is caught by comparing the head with one recorded elsewhere (``GET /api/v1/audit/head``).
+hash is caught by comparing the head with one recorded elsewhere (``GET /api/v1/audit/head``),
+or by a signed checkpoint after the edit (:mod:`roost.store.checkpoints`).
 
 Appends are serialised so the chain never forks: on SQLite every write transaction holds the
 database's write lock (``BEGIN IMMEDIATE``); on PostgreSQL the append takes a transaction-scoped
@@ -29,6 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from roost.store.checkpoints import CHECKPOINT_TYPE
+from roost.store.checkpoints import check as check_checkpoint
 from roost.store.connecting import Database
 from roost.store.records import CLOUDEVENTS_SPECVERSION
 from roost.store.tables import events
@@ -93,6 +96,7 @@ class ChainReport:
     seq: int | None = None
     event_id: str | None = None
     anchored: bool | None = None
+    checkpoints: int = 0
 
     @property
     def intact(self) -> bool:
@@ -109,13 +113,15 @@ def head(db: Database) -> tuple[str, int]:
     return (GENESIS if latest is None else str(latest)), count
 
 
-def verify(db: Database, *, expect: str | None = None) -> ChainReport:
+def verify(db: Database, *, expect: str | None = None, key: bytes | None = None) -> ChainReport:
     """Walk the log in insertion order and report the first event that was edited, deleted
     around or moved. ``expect``: a head recorded earlier, which must still be in the chain
-    (catches a truncated tail or a rewrite of every later hash)."""
+    (catches a truncated tail or a rewrite of every later hash). ``key``: the checkpoint key, to
+    check each signed checkpoint (see :mod:`roost.store.checkpoints`)."""
     expected_prev = GENESIS
     previous: tuple[int, str] | None = None
     count = 0
+    checkpoints = 0
     seen_expect = expect is None or expect == GENESIS
     for row in _rows(db):
         count += 1
@@ -141,6 +147,11 @@ def verify(db: Database, *, expect: str | None = None) -> ChainReport:
             )
         if row.prev_hash != expected_prev:
             return _broken(count, expected_prev, _link_problem(db, where, row, previous), row)
+        if row.type == CHECKPOINT_TYPE:
+            wrong = check_checkpoint(key, row.data, prev_hash=row.prev_hash, position=count)
+            if wrong is not None:
+                return _broken(count, expected_prev, f"checkpoint {where}: {wrong}", row)
+            checkpoints += 1
         expected_prev = row.hash
         previous = (row.seq, row.id)
         if not seen_expect and row.hash == expect:
@@ -152,8 +163,10 @@ def verify(db: Database, *, expect: str | None = None) -> ChainReport:
             problem=f"the recorded head {expect} is not in the chain: events were deleted from "
             "the end, or the chain was rewritten after it",
             anchored=False,
+            checkpoints=checkpoints,
         )
-    return ChainReport(count, expected_prev, anchored=None if expect is None else True)
+    anchored = None if expect is None else True
+    return ChainReport(count, expected_prev, anchored=anchored, checkpoints=checkpoints)
 
 
 def _rows(db: Database) -> Iterator[Any]:

@@ -8,10 +8,12 @@ SQLite's LIKE ignores case and treats ``_`` and ``%`` as wildcards).
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from roost.clock import Clock
 from roost.store._checks import json_value, require_aware, require_text
@@ -23,6 +25,7 @@ from roost.store.chaining import (
     seal,
     verify,
 )
+from roost.store.checkpoints import CHECKPOINT_TYPE
 from roost.store.connecting import Database
 from roost.store.errors import NotFound
 from roost.store.fencing import check_fence
@@ -63,32 +66,55 @@ class Events:
         with self._db.writing() as conn:
             check_fence(conn, fence)
             prev_hash = lock_and_read_head(conn)
-            # The store keeps microseconds on both backends: seal what will read back.
-            now = self._clock.now()
-            fields: dict[str, Any] = {
-                "id": new_id(now),
-                "source": source,
-                "type": type,
-                "subject": subject,
-                "time": now,
-                "datacontenttype": None if payload is None else JSON_CONTENT_TYPE,
-                "data": payload,
-                "actor": actor,
-            }
-            row = conn.execute(
-                sa.insert(events)
-                .values(**fields, prev_hash=prev_hash, hash=seal(prev_hash, canonical(**fields)))
-                .returning(*events.c)
-            ).one()
+            return self._insert(conn, prev_hash, type, source, subject, payload, actor)
+
+    def append_checkpoint(
+        self, sign: Callable[[str, int], dict[str, Any]], *, source: str, actor: str | None
+    ) -> EventRecord:
+        """Append a checkpoint whose data ``sign(head, count)`` makes for the chain as it stands
+        inside the same transaction: nothing can slip in between what it signs and itself."""
+        with self._db.writing() as conn:
+            prev_hash = lock_and_read_head(conn)
+            count = int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one())
+            payload = json_value(sign(prev_hash, count), "checkpoint data")
+            return self._insert(conn, prev_hash, CHECKPOINT_TYPE, source, None, payload, actor)
+
+    def _insert(
+        self,
+        conn: Connection,
+        prev_hash: str,
+        type: str,  # the CloudEvents attribute is called "type"
+        source: str,
+        subject: str | None,
+        payload: Any,
+        actor: str | None,
+    ) -> EventRecord:
+        # The store keeps microseconds on both backends: seal what will read back.
+        now = self._clock.now()
+        fields: dict[str, Any] = {
+            "id": new_id(now),
+            "source": source,
+            "type": type,
+            "subject": subject,
+            "time": now,
+            "datacontenttype": None if payload is None else JSON_CONTENT_TYPE,
+            "data": payload,
+            "actor": actor,
+        }
+        row = conn.execute(
+            sa.insert(events)
+            .values(**fields, prev_hash=prev_hash, hash=seal(prev_hash, canonical(**fields)))
+            .returning(*events.c)
+        ).one()
         return EventRecord(**row._mapping)
 
     def head(self) -> tuple[str, int]:
         """The newest event's hash (the chain's head, ``GENESIS`` when empty) and the count."""
         return head(self._db)
 
-    def verify(self, *, expect: str | None = None) -> ChainReport:
+    def verify(self, *, expect: str | None = None, key: bytes | None = None) -> ChainReport:
         """Check the whole hash chain; see :func:`roost.store.chaining.verify`."""
-        return verify(self._db, expect=expect)
+        return verify(self._db, expect=expect, key=key)
 
     def get(self, event_id: str) -> EventRecord:
         """The event ``event_id``; :class:`NotFound` if there is none."""
