@@ -1,7 +1,7 @@
 """One environment's data plane inside the agent: its runtime, its router, its listeners, its
 weights, its telemetry.
 
-Environments are boundaries (DESIGN.md, "Trust boundaries"): each has objects of its own
+Environments are boundaries (ARCHITECTURE.md, "Trust boundaries"): each has objects of its own
 rather than a key in shared ones, so that nothing done to one can reach another's traffic by
 construction — a weight change names a router that only knows this environment's revisions, a
 revision name (the release id) may run in dev and in staging at once without the two meeting,

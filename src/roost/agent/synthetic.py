@@ -9,8 +9,8 @@ status is within ``expect_status`` and the whole answer (body included) came wit
 ``user-agent: roost-probe/<version>`` so that they are easy to tell apart in the replicas' logs
 (they go through the proxy like any request, so they also count in its telemetry).
 
-Why the agent and not the control plane: the data plane outlives the control plane (DESIGN.md,
-point 8), and an SLO's history should not have holes where ``roost serve`` was down.
+Why the agent and not the control plane: the data plane outlives the control plane (ARCHITECTURE.md,
+principle 8), and an SLO's history should not have holes where ``roost serve`` was down.
 
 The agent reads the project file itself (``roost agent`` passes the one next to its state
 directory) and re-reads it when it changes: checked every :data:`RELOAD_EVERY` seconds and

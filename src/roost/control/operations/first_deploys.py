@@ -1,7 +1,7 @@
 """Recording a service's first deploy by ``roost up`` as a promoted rollout.
 
 ``up`` starts a service's first revision straight at 100% (there is nothing to compare it
-with, DESIGN.md: "the first deploy of a service goes straight to 100%"). Recording it like any
+with, ARCHITECTURE.md, principle 5: "first deploys go straight to 100%"). Recording it like any
 promoted rollout keeps one history: ``roost history`` lists it, a later rollback knows the
 release ran here, and the environment's schema version starts at its ``migrates_to``.
 """

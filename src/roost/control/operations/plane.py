@@ -2,7 +2,7 @@
 
 Each operation is thin: cut or look up a release, map it to a revision spec, tell the agent,
 record an event. Traffic changes carry the fencing token of the control plane's lease, so an
-agent refuses a control plane that lost its lease (DESIGN.md, point 6).
+agent refuses a control plane that lost its lease (ARCHITECTURE.md, principle 6).
 """
 
 from __future__ import annotations
