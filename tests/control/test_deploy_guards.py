@@ -83,6 +83,7 @@ def test_the_deploy_guards_run_in_one_order() -> None:
         "freeze",
         "one_rollout",
         "deploy_lock",
+        "promotion",
         "error_budget",
         "scan",
         "already_running",

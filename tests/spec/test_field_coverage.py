@@ -50,6 +50,11 @@ T_STARTING = (
 T_EXAMPLE = "tests/spec/test_example.py::"
 
 EXERCISED: dict[str, str] = {
+    # Promotion between environments, checked in the store.
+    "environments.*.promote_from": "tests/control/test_promotion.py::"
+    "test_staging_takes_only_what_dev_promoted_once_it_soaked",
+    "environments.*.soak_time": "tests/control/test_promotion.py::"
+    "test_staging_takes_only_what_dev_promoted_once_it_soaked",
     # Fields for people (shown, never acted on): the example shows them and the models keep them.
     "description": T_EXAMPLE + "test_the_example_round_trips",
     "environments.*.description": T_EXAMPLE + "test_the_example_round_trips",
@@ -329,10 +334,7 @@ REFUSED_WITH: dict[str, str] = {
 }
 
 AWAITING_ENFORCEMENT: dict[str, str] = {
-    # Accepted but not enforced yet; the environments work (issue 12, item 1) enforces them in
-    # the store. When it lands, move each into EXERCISED with its test. Nothing may be added here.
-    "environments.*.promote_from": "promotion is checked in the store",
-    "environments.*.soak_time": "promotion is checked in the store",
+    # Accepted but not enforced yet. Nothing may be added here.
 }
 
 
@@ -389,7 +391,7 @@ def test_the_lists_name_only_fields_that_exist_and_do_not_overlap() -> None:
     assert set(REFUSED_WITH) <= paths
     assert set(REFUSED_WITH.values()) <= refused
     assert set(AWAITING_ENFORCEMENT) <= paths
-    assert set(AWAITING_ENFORCEMENT) == {"environments.*.promote_from", "environments.*.soak_time"}
+    assert set(AWAITING_ENFORCEMENT) == set()  # promotion is enforced (test_promotion.py)
     # A field is refused only as a whole: not also "exercised" (a refused *value* such as
     # `isolation: podman` or `from: vault:...` may sit beside working values of the same field).
     partly = {rule.path for rule in UNAVAILABLE if rule.refused("anything") is False}

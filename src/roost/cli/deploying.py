@@ -119,14 +119,27 @@ def deploy(
             show_default=False,
         ),
     ] = None,
+    force: Annotated[
+        str | None,
+        typer.Option(
+            "--force",
+            help="REASON: deploy although the release is not promoted and soaked in the "
+            "environment's promote_from (audited).",
+            show_default=False,
+        ),
+    ] = None,
     detach: DetachOpt = False,
     as_: AsOpt = None,
 ) -> None:
-    """Release SERVICE and roll it out progressively, with a live view until it ends."""
+    """Release SERVICE and roll it out progressively, with a live view until it ends.
+
+    In an environment with promote_from: X, the default release is the one X runs."""
     if override_budget is not None and not override_budget.strip():
         fail("--override-budget needs a reason", hint='e.g. --override-budget "the fix"', code=2)
     if override_scan is not None and not override_scan.strip():
         fail("--override-scan needs a reason", hint='e.g. --override-scan "hotfix"', code=2)
+    if force is not None and not force.strip():
+        fail("--force needs a reason", hint='e.g. --force "hotfix"', code=2)
     base = api_url(api, project)
     body = {
         "service": service,
@@ -137,6 +150,43 @@ def deploy(
         "actor": who(as_),
         "override_budget": override_budget,
         "override_scan": override_scan,
+        "force": force,
+    }
+    view = call("POST", f"{base}/api/v1/rollouts", json=body, timeout=120)
+    follow(base, view, detach=detach)
+
+
+def promote(
+    release: Annotated[str, typer.Argument(help="Release to promote, e.g. web-r3.")],
+    to: Annotated[
+        str, typer.Option("--to", help="Environment to promote it to (its promote_from decides).")
+    ],
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+    force: Annotated[
+        str | None,
+        typer.Option(
+            "--force",
+            help="REASON: promote although the release is not promoted and soaked in the "
+            "environment's promote_from (audited).",
+            show_default=False,
+        ),
+    ] = None,
+    detach: DetachOpt = False,
+    as_: AsOpt = None,
+) -> None:
+    """Roll RELEASE out to the environment --to, which accepts it only once it is promoted and
+    healthy in the environment it promotes from for its soak time."""
+    if force is not None and not force.strip():
+        fail("--force needs a reason", hint='e.g. --force "hotfix"', code=2)
+    base = api_url(api, project)
+    found = call("GET", f"{base}/api/v1/releases/{part(release)}")
+    body = {
+        "service": found["service"],
+        "environment": to,
+        "release": found["id"],
+        "actor": who(as_),
+        "force": force,
     }
     view = call("POST", f"{base}/api/v1/rollouts", json=body, timeout=120)
     follow(base, view, detach=detach)

@@ -56,6 +56,11 @@ class Deploy(BaseModel):
     override_scan: Text | None = Field(
         default=None, description="Reason for deploying although the scan gate refuses (audited)."
     )
+    force: Text | None = Field(
+        default=None,
+        description="Reason for deploying a release that is not promoted and soaked in the "
+        "environment's promote_from (audited).",
+    )
     actor: Actor
 
 
@@ -90,6 +95,7 @@ def deploy(request: Request, body: Annotated[Deploy, Body()]) -> dict[str, Any]:
         actor=body.actor,
         override_budget=body.override_budget,
         override_scan=body.override_scan,
+        override_promotion=body.force,
     )
 
 

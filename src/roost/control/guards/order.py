@@ -14,6 +14,7 @@ from roost.control.guards.error_budget import ErrorBudget
 from roost.control.guards.freeze import FreezeWindow
 from roost.control.guards.leading import Leading
 from roost.control.guards.one_rollout import OneRollout
+from roost.control.guards.promotion import Promotion
 from roost.control.guards.scan import ScanGate
 from roost.control.guards.schema import SchemaRange
 from roost.control.guards.secrets import PinnedSecrets
@@ -23,6 +24,7 @@ DEPLOY_GUARDS: tuple[Guard, ...] = (
     FreezeWindow(),
     OneRollout(),
     DeployLock(),
+    Promotion(),
     ErrorBudget(),
     ScanGate(),
     NotAlreadyRunning(),

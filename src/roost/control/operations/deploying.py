@@ -151,6 +151,13 @@ class Deployments:
             raise refuse(result)
         return result
 
+    def promoted(self, service: str, environment: str) -> str | None:
+        """The release ``service`` was last promoted to in ``environment`` (what runs there)."""
+        for record in self.ws.store.rollouts.list(service, environment, limit=200):
+            if record.state == "promoted":
+                return record.to_release
+        return None
+
     def stable(self, service: str, environment: str) -> str | None:
         """The revision with most of ``service``'s traffic in ``environment`` now, as the agent
         says (another environment's router is never asked: each has its own stable revision)."""
@@ -173,14 +180,18 @@ class Deployments:
         actor: str,
         override_budget: str | None = None,
         override_scan: str | None = None,
+        override_promotion: str | None = None,
     ) -> dict[str, Any]:
-        """Roll out ``release`` (default: a new one cut from roost.yaml) of ``service``.
+        """Roll out ``release`` of ``service``: default, a new one cut from roost.yaml — or,
+        in an environment with ``promote_from: X``, the release X runs (``roost promote``).
 
         With the environment's approval required, the rollout waits for ``roost approve``;
         ``approve`` counts the requester's own approval, which four eyes refuses.
         """
         self.reload()
         spec, env_name, env = self.target(service, environment)
+        if release is None and env.promote_from is not None and not env_overrides:
+            release = self.promoted(spec.name, env.promote_from)
         existing = None if release is None else self.release_of(spec.name, release)
         if existing is not None and env_overrides:
             raise OperationError("--set-env makes a new release; it cannot change " + existing.id)
@@ -191,7 +202,11 @@ class Deployments:
             actor=actor,
             release=existing,
             approve=approve,
-            overrides={"error_budget": override_budget, "scan": override_scan},
+            overrides={
+                "promotion": override_promotion,
+                "error_budget": override_budget,
+                "scan": override_scan,
+            },
         )
         overrides = self.check(DEPLOY_GUARDS, ctx)
         now, stable = ctx.now, ctx.stable
