@@ -83,7 +83,16 @@ def test_naive_datetimes_are_refused(store: Store, clock: VirtualClock) -> None:
 
 def test_events_are_append_only(store: Store) -> None:
     public = {name for name in dir(store.events) if not name.startswith("_")}
-    assert public == {"append", "append_checkpoint", "count", "get", "head", "list", "verify"}
+    assert public == {
+        "append",
+        "append_checkpoint",
+        "count",
+        "find",
+        "get",
+        "head",
+        "list",
+        "verify",
+    }
     with pytest.raises(NotFound):
         store.events.get("01NOPE")
 

@@ -86,7 +86,7 @@ def test_releases_are_immutable(store: Store) -> None:
     release = cut(store)
     # No way to change or remove a release through the store ...
     public = {name for name in dir(store.releases) if not name.startswith("_")}
-    assert public == {"create", "get", "list", "latest"}
+    assert public == {"create", "find", "get", "list", "latest"}
     # ... records are frozen ...
     with pytest.raises(dataclasses.FrozenInstanceError):
         release.artifact = "other"  # type: ignore[misc]
