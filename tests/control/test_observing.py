@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from roost.clock import VirtualClock
 from roost.control.dataplane.metrics import AgentMetricsSource
 from roost.control.rollouts.observing import current_revision, observe_canary
@@ -104,3 +106,19 @@ def test_the_metrics_source_asks_the_agent_once_per_revision_and_window() -> Non
     assert agent.calls == 1
     assert source.request_rate("web", "web-r1", window=window) == 2.0
     assert agent.calls == 2
+
+
+def test_a_page_on_the_canary_is_a_failure_found_by_the_slo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime
+
+    from roost.control.rollouts import observing
+    from roost.control.rollouts.observing import CanaryView, with_page_check
+
+    canary = CanaryView(running=True, desired=1, warm=1, failure=None)
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    monkeypatch.setattr(observing, "page_check", lambda *a, **k: "SLO page alert: x")
+    paged = with_page_check(canary, object(), object(), "web-r2", now=now)  # type: ignore[arg-type]
+    assert (paged.failure, paged.failure_by) == ("SLO page alert: x", "slo")
+    assert canary.failure_by == "runtime"  # a crash loop or a failed warm-up

@@ -322,6 +322,26 @@ def test_a_failed_warm_up_reported_by_the_executor_aborts() -> None:
     assert failed.state.abort.by == "runtime"
 
 
+def test_an_slo_page_on_the_canary_aborts_reported_as_the_slo_not_the_runtime() -> None:
+    service = make_service(rollout=canary([{"set_weight": 50}]))
+    first = start_rollout(
+        service, environment="production", canary="shop-r2", stable="shop-r1", now=T0
+    )
+    page = "SLO page alert on the canary's traffic: shop/availability: page-fast fires"
+    paged = decide(
+        first.state,
+        service,
+        Observation(failure=page, failure_by="slo"),
+        now=T0 + timedelta(minutes=1),
+    )
+    assert paged.state.phase is Phase.ABORTED
+    assert paged.actions[0] == SetWeights({"shop-r1": 100, "shop-r2": 0})
+    assert paged.state.abort is not None
+    assert paged.state.abort.by == "slo"
+    assert paged.state.abort.reason == page
+    assert "new revision failed" not in paged.state.abort.reason
+
+
 def test_slow_start_ramps_the_weight_before_the_step_completes() -> None:
     service = make_service(
         rollout=canary([{"set_weight": 40}, {"pause": "1m"}]),

@@ -46,8 +46,9 @@ class Observation:
 
     ``warm_replicas``: replicas of the new revision that passed the startup probe and the
     warm-up gate (:func:`~roost.rollout.warmup_status` is ready for them). ``failure``: why the
-    new revision cannot become ready (a warm-up with ``on_timeout: fail`` ran out, a crash loop);
-    it aborts the rollout. ``verdict``: the analysis the executor ran because
+    new revision cannot become ready (a warm-up with ``on_timeout: fail`` ran out, a crash loop)
+    or must not (an SLO pages on its traffic); it aborts the rollout, and ``failure_by`` says
+    what found it (``runtime``, ``slo``): the abort is reported as "aborted by" that. ``verdict``: the analysis the executor ran because
     :func:`~roost.rollout.analysis_due` asked for it.
     """
 
@@ -55,3 +56,4 @@ class Observation:
     warm_replicas: int = 0
     failure: str | None = None
     command: HumanCommand | None = None
+    failure_by: str = "runtime"

@@ -149,7 +149,9 @@ def decide(
     if command is not None and command.kind is CommandKind.ABORT:
         return _abort(tick, said(command, "aborted"), command.by)
     if observation.failure is not None:
-        return _abort(tick, f"new revision failed: {observation.failure}", "runtime")
+        if observation.failure_by == "runtime":
+            return _abort(tick, f"new revision failed: {observation.failure}", "runtime")
+        return _abort(tick, observation.failure, observation.failure_by)
     verdict = observation.verdict
     if verdict is not None and take_verdict(tick, verdict):
         failures = tick.state.consecutive_failures

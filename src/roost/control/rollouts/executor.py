@@ -288,7 +288,10 @@ class RolloutExecutor:
                 verdict = analyse(AgentMetricsSource(agent), due, now=began)
                 canary = with_page_check(canary, agent, spec, state.canary, now=began)
             observation = Observation(
-                verdict=verdict, warm_replicas=canary.warm, failure=canary.failure
+                verdict=verdict,
+                warm_replicas=canary.warm,
+                failure=canary.failure,
+                failure_by=canary.failure_by,
             )
             decision = decide(state, spec, observation, now=self.ws.clock.now())
             self._commit(agent, record, request, state, decision, actor="roost")

@@ -76,6 +76,7 @@ class CanaryView:
 
     ``warm``: replicas that are ready (the router may use them) and past warm-up;
     ``failure``: why the revision cannot become ready (crash loop, failed warm-up), or None;
+    ``failure_by``: what found it (``runtime``, or ``slo`` for a page on its traffic);
     ``detail``: one line per replica for the live view.
     """
 
@@ -84,6 +85,7 @@ class CanaryView:
     warm: int
     failure: str | None
     detail: tuple[str, ...] = ()
+    failure_by: str = "runtime"
 
 
 def observe_canary(
@@ -174,4 +176,6 @@ def with_page_check(
     if canary.failure is not None:
         return canary
     reason = page_check(agent, spec, revision, now=now)
-    return canary if reason is None else dataclasses.replace(canary, failure=reason)
+    if reason is None:
+        return canary
+    return dataclasses.replace(canary, failure=reason, failure_by="slo")
