@@ -34,8 +34,10 @@ def test_a_green_build_then_its_history_logs_and_release(repo: Repo, cli: Cli) -
     assert "2 steps, 1 cached" in second.stdout
     history = cli("builds", "--project", str(repo.root))
     assert history.returncode == 0, history.stderr
-    for text in ("web-b1", "web-b2", sha[:7], "succeeded", "(1 cached)", "web-r2"):
+    for text in ("web-b1", "web-b2", sha[:7], "succeeded", "(1 cached)", "web-r1"):
         assert text in history.stdout
+    # The same commit built again is the same artifact and config: the same release, not web-r2.
+    assert "web-r2" not in history.stdout
     logs = cli("build", "logs", "web-b1", "test", "--project", str(repo.root))
     assert logs.returncode == 0, logs.stderr
     assert f"tests pass at {sha[:7]}" in logs.stdout
@@ -46,8 +48,12 @@ def test_a_green_build_then_its_history_logs_and_release(repo: Repo, cli: Cli) -
     with open_store(f"sqlite:///{repo.root / '.roost' / 'state.db'}") as store:
         release = store.releases.get("web-r1")
         build = store.builds.get("web-b1")
+        rebuilt = store.builds.get("web-b2")
+        releases = [r.id for r in store.releases.list("web")]
     assert release.artifact == f"oci:{build.artifact}"
     assert build.release_id == "web-r1"
+    assert (rebuilt.artifact, rebuilt.release_id) == (build.artifact, "web-r1")
+    assert releases == ["web-r1"]  # one release per (service, artifact digest, config)
     assert release.config["workdir"] is None  # the code is the artifact
 
 

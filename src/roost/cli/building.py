@@ -212,7 +212,12 @@ def _releaser(ws: Workspace) -> Any:
     def release(build: BuildRecord, project: Project, project_dir: Path) -> str | None:
         if not build.data.get("release") or not build.artifact:
             return None
-        from roost.control.releases.releasing import config_snapshot, resolve_secret, secret_digest
+        from roost.control.releases.releasing import (
+            config_snapshot,
+            resolve_secret,
+            same_release,
+            secret_digest,
+        )
 
         service = project.service(build.service)
         config = config_snapshot(project, service, root=project_dir)
@@ -228,13 +233,25 @@ def _releaser(ws: Workspace) -> Any:
             for ref in service.secrets
         }
         schema = service.db_schema
-        record = ws.store.releases.create(
+        artifact = f"oci:{build.artifact}"
+        requires = schema.requires if schema is not None and schema.requires else ""
+        migrates_to = schema.migrates_to if schema is not None else None
+        # Rebuilding the same commit gives the same digest: that release already exists.
+        record = same_release(
+            ws.store,
             service.name,
-            artifact=f"oci:{build.artifact}",
+            artifact=artifact,
             config=config,
             secrets=secrets,
-            schema_requires=schema.requires if schema is not None and schema.requires else "",
-            schema_migrates_to=schema.migrates_to if schema is not None else None,
+            schema_requires=requires,
+            schema_migrates_to=migrates_to,
+        ) or ws.store.releases.create(
+            service.name,
+            artifact=artifact,
+            config=config,
+            secrets=secrets,
+            schema_requires=requires,
+            schema_migrates_to=migrates_to,
             created_by=build.created_by,
             notes=f"build {build.id} of {build.commit_sha[:7]}"
             + (f" on {build.branch}" if build.branch else ""),

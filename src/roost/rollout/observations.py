@@ -48,8 +48,9 @@ class Observation:
     warm-up gate (:func:`~roost.rollout.warmup_status` is ready for them). ``failure``: why the
     new revision cannot become ready (a warm-up with ``on_timeout: fail`` ran out, a crash loop)
     or must not (an SLO pages on its traffic); it aborts the rollout, and ``failure_by`` says
-    what found it (``runtime``, ``slo``): the abort is reported as "aborted by" that. ``verdict``: the analysis the executor ran because
-    :func:`~roost.rollout.analysis_due` asked for it.
+    what found it (``runtime``, ``slo``): the abort is reported as "aborted by" that.
+    ``verdict``: the analysis the executor ran because :func:`~roost.rollout.analysis_due` asked
+    for it.
     """
 
     verdict: Verdict | None = None

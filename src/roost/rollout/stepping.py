@@ -149,9 +149,9 @@ def decide(
     if command is not None and command.kind is CommandKind.ABORT:
         return _abort(tick, said(command, "aborted"), command.by)
     if observation.failure is not None:
-        if observation.failure_by == "runtime":
-            return _abort(tick, f"new revision failed: {observation.failure}", "runtime")
-        return _abort(tick, observation.failure, observation.failure_by)
+        runtime = observation.failure_by == "runtime"
+        prefix = "new revision failed: " if runtime else ""  # an SLO page says what it is
+        return _abort(tick, prefix + observation.failure, observation.failure_by)
     verdict = observation.verdict
     if verdict is not None and take_verdict(tick, verdict):
         failures = tick.state.consecutive_failures

@@ -10,7 +10,9 @@ deploy re-reads the value and refuses when the digest no longer matches a pinned
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +122,40 @@ def cut_release(
         created_by=created_by,
         notes=notes,
     )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def same_release(
+    store: Store,
+    service: str,
+    *,
+    artifact: str,
+    config: Mapping[str, Any],
+    secrets: Mapping[str, Any],
+    schema_requires: str,
+    schema_migrates_to: int | None,
+) -> ReleaseRecord | None:
+    """The release of ``service`` that already is this one — same artifact digest, config
+    snapshot, pinned secrets and schema range — if any: one release per (service, artifact,
+    config), so rebuilding the same commit does not cut a second release of the same thing."""
+    wanted = (
+        artifact,
+        _canonical(config),
+        _canonical(secrets),
+        schema_requires,
+        schema_migrates_to,
+    )
+    for record in store.releases.list(service, limit=1000):
+        found = (
+            record.artifact,
+            _canonical(record.config),
+            _canonical(record.secrets),
+            record.schema_requires,
+            record.schema_migrates_to,
+        )
+        if found == wanted:
+            return record
+    return None
