@@ -80,6 +80,7 @@ def _assert_nothing_stored(ws: Workspace) -> None:
         ),
         ("/api/v1/rollouts", {"service": "web", "actor": "a\u0000"}, ["actor", "U+0000"]),
         ("/api/v1/rollouts", {"service": "Web Server", "actor": "a"}, ["not a valid service"]),
+        ("/api/v1/apply", {"actor": "ops\u0000"}, ["actor", "U+0000"]),
         (
             "/api/v1/rollouts",
             {"service": "web", "environment": "dev\u0001", "actor": "a"},

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 import roost
+from roost.api.inputs import Actor
 from roost.api.routes._deps import WorkspaceDep
 from roost.control.errors import OperationError
 from roost.control.operations.desired import DesiredState
@@ -81,7 +82,7 @@ def project(ws: WorkspaceDep) -> dict[str, Any]:
 
 
 class ApplyRequest(BaseModel):
-    actor: str = Field(min_length=1, max_length=200, description="Who applies, for the audit log.")
+    actor: Actor = Field(description="Who applies, for the audit log.")
 
 
 class AppliedProject(BaseModel):
