@@ -93,7 +93,13 @@ def kill_leftovers(root: Path) -> None:
     found = recorded_in(state / "agent")
     # api.json and agent.json record no start time: the pid must still be a `roost serve` /
     # `roost agent` (a reused pid is almost never one).
-    for record, role in ((state / "api.json", "serve"), (state / "agent" / "agent.json", "agent")):
+    # The agent's supervisor leads the process group of its agents (the live one, the reserve).
+    records = (
+        (state / "api.json", "serve"),
+        (state / "agent" / "supervisor.json", "roost.agent.supervising"),
+        (state / "agent" / "agent.json", "agent"),
+    )
+    for record, role in records:
         try:
             data = json.loads(record.read_text())
         except (OSError, ValueError):

@@ -1,7 +1,7 @@
-"""An agent that stops sending heartbeats, as a user meets it: `kill -9` of the agent under a
-running `roost up`; the control plane marks it NotReady once (an audit event), refuses new work
-for it with a clear line, and `roost doctor` names the agent, its condition and the likely cause.
-Real processes, real HTTP."""
+"""An agent that stops sending heartbeats, as a user meets it: `kill -9` of the agent (and of
+its supervisor, which would restart it) under a running `roost up`; the control plane marks it
+NotReady once (an audit event), refuses new work for it with a clear line, and `roost doctor`
+names the agent, its condition and the likely cause. Real processes, real HTTP."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ def test_a_killed_agent_is_not_ready_gets_no_work_and_the_doctor_says_why(root: 
     assert "healthy" in healthy.stdout
 
     agent_pid = json.loads((root / ".roost" / "agent" / "agent.json").read_text())["pid"]
+    # Its supervisor would restart it (tests/cli/test_agent_restart.py): it goes first.
+    supervisor = json.loads((root / ".roost" / "agent" / "supervisor.json").read_text())["pid"]
+    os.kill(supervisor, signal.SIGKILL)
     os.kill(agent_pid, signal.SIGKILL)
     wait_for(lambda: not pid_alive(agent_pid), timeout=10, what="the kill")
 

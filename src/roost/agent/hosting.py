@@ -17,6 +17,9 @@ Wiring rules, each there for a reason:
   listens on the same ports with the same split before the control plane says anything (a
   file from before environments is read as the default environment's, see
   :mod:`routes_file`).
+* A restarted agent adopts the replicas left running and waits (briefly) for their readiness
+  before it accepts a connection: a request queued in the listening socket meanwhile (see
+  :mod:`handover`) then finds its replicas, instead of a 503.
 * Probe SLIs are measured here, through each service's own listener (see :mod:`synthetic`), with
   the targets read from ``project_file``; their counts are kept apart from the request
   telemetry, so a probe result is never mistaken for a revision's request. A service is probed
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.agent.answers import sli_answer
+from roost.agent.handover import HandOver
 from roost.agent.routes_file import (
     LEGACY_DIR,
     SavedScope,
@@ -75,8 +79,11 @@ class Agent:
         clock: Clock | None = None,
         project_file: Path | None = None,
         default_environment: str = DEFAULT_ENVIRONMENT,
+        handover: HandOver | None = None,
     ) -> None:
         self.state_dir = state_dir
+        # Where listening sockets come from: inherited from the supervisor, or bound here.
+        self.handover = handover if handover is not None else HandOver()
         self.host = host
         self.clock: Clock = clock if clock is not None else RealClock()
         self.default_environment = default_environment
@@ -115,6 +122,7 @@ class Agent:
             scope = self._new_scope(environment, scope_saved)
             adopted += await scope.start()
         self._save_routes()
+        self.handover.close_unused()
         self.probes.start()
         return adopted
 
@@ -176,6 +184,7 @@ class Agent:
             host=self.host,
             clock=self.clock,
             save=self._save_routes,
+            handover=self.handover,
         )
         self.scopes[environment] = scope
         return scope

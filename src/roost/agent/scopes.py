@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.agent.answers import revision_json, sli_answer
+from roost.agent.handover import HandOver
 from roost.agent.routes_file import SavedScope
 from roost.clock import Clock
 from roost.runtime import RevisionNotFoundError, RevisionSpec, RevisionStatus
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 TELEMETRY_FILE = "telemetry.snapshot"
 SUMMARY_WINDOW = timedelta(minutes=1)
+ADOPTED_READY_TIMEOUT = 5.0
+"""How long a restarted agent waits for adopted replicas' readiness before it accepts."""
 
 
 class AgentError(Exception):
@@ -65,8 +68,10 @@ class Scope:
         host: str,
         clock: Clock,
         save: Callable[[], None],
+        handover: HandOver | None = None,
     ) -> None:
         self.environment = environment
+        self.handover = handover if handover is not None else HandOver()
         self.host = host
         self.clock = clock
         self.saved = saved
@@ -90,8 +95,8 @@ class Scope:
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> list[RevisionStatus]:
-        """Restore telemetry, listeners and weights, then adopt the replicas a previous agent
-        left running in this environment. Returns the adopted revisions."""
+        """Restore telemetry and weights, adopt the replicas a previous agent left running in
+        this environment, then listen. Returns the adopted revisions."""
         self.dir.mkdir(parents=True, exist_ok=True)
         snapshot = self.dir / TELEMETRY_FILE
         if snapshot.exists():
@@ -101,6 +106,14 @@ class Scope:
                 log.warning("telemetry snapshot %s not restored: %s", snapshot, exc)
         self._unsubscribe.append(self.runtime.on_endpoints_changed(self._endpoints_changed))
         self._unsubscribe.append(self.runtime.on_before_stop(self._before_stop))
+        for service, weights in self.saved.weights.items():
+            token = self.saved.fencing.get(service)
+            await self.router.set_weights(service, weights, fencing_token=token)
+        # Adopt first, listen last: no connection is accepted before its replicas are known.
+        adopted = await self.runtime.adopt()
+        for status in adopted:
+            await self._endpoints_changed(status.service, status.revision, status.ready_endpoints)
+        await _adopted_ready(self.runtime, timeout=ADOPTED_READY_TIMEOUT)
         for service, port in list(self.saved.listen.items()):
             try:
                 await self._listen(service, port)
@@ -118,12 +131,6 @@ class Scope:
                 )
                 self.saved.listen[service] = bound
                 self._save()
-        for service, weights in self.saved.weights.items():
-            token = self.saved.fencing.get(service)
-            await self.router.set_weights(service, weights, fencing_token=token)
-        adopted = await self.runtime.adopt()
-        for status in adopted:
-            await self._endpoints_changed(status.service, status.revision, status.ready_endpoints)
         return adopted
 
     async def stop(self, *, stop_workloads: bool, grace: float) -> None:
@@ -327,7 +334,8 @@ class Scope:
     async def _listen(self, service: str, port: int) -> int:
         proxy = EmbeddedProxy(service, router=self.router, recorder=self.recorder, clock=self.clock)
         try:
-            bound = await proxy.start(self.host, port)
+            sock = self.handover.listener(f"{self.environment}/{service}", self.host, port)
+            bound = await proxy.start(sock=sock)
         except OSError as exc:
             raise AgentError(
                 f"cannot listen for {service!r} in {self.environment} on {self.host}:{port}: "
@@ -358,3 +366,19 @@ class Scope:
             f"Scope({self.environment!r}, dir={str(self.dir)!r}, listeners="
             f"{ {s: lst.port for s, lst in self.listeners.items()} })"
         )
+
+
+async def _adopted_ready(runtime: LocalRuntime, *, timeout: float) -> None:
+    """Wait until every adopted replica passed its readiness probe once (at most ``timeout``
+    seconds: one that does not is left to its probes, as any other)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        waiting = [
+            replica
+            for status in runtime.status()
+            for replica in status.replicas
+            if replica.adopted and not replica.ready and replica.pid is not None
+        ]
+        if not waiting:
+            return
+        await asyncio.sleep(0.02)

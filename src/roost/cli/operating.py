@@ -1,13 +1,15 @@
 """``roost up|down|ps|start|weights|stop|agent``: run and steer the local data plane.
 
 ``roost up`` starts two background processes for a project — the agent (data plane: replicas,
-proxies, telemetry) and ``roost serve`` (control plane) — each in its own session so they outlive
-the terminal, and each independent of the other: killing the control plane leaves traffic
-flowing through the agent.
+proxies, telemetry) under its supervisor, which restarts it if it dies (see
+``roost.agent.supervising``), and ``roost serve`` (control plane) — each in its own session so
+they outlive the terminal, and each independent of the other: killing the control plane leaves
+traffic flowing through the agent, killing the agent leaves the listening sockets open.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,7 +32,8 @@ from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
 
 AGENT_DIR = "agent"
 AGENT_FILE = "agent.json"
-START_TIMEOUT = 30.0
+SUPERVISOR_FILE = "supervisor.json"
+START_TIMEOUT = 60.0  # generous: a busy machine takes seconds to import the control plane
 
 
 def _state(project: Path | None) -> Path:
@@ -43,12 +46,18 @@ def _recorded_pid(path: Path) -> int | None:
     return pid if isinstance(pid, int) and pid_alive(pid) else None
 
 
-def _spawn(args: list[str], *, log: Path, ready: Path, what: str) -> None:
-    """Start ``python -m roost ARGS`` in its own session and wait until it writes ``ready``."""
+class _StartFailed(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _spawn(args: list[str], *, log: Path, ready: Path, what: str) -> int:
+    """Start ``python ARGS`` in its own session and wait until it writes ``ready``; its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "roost", *args],
+            [sys.executable, *args],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -58,13 +67,42 @@ def _spawn(args: list[str], *, log: Path, ready: Path, what: str) -> None:
     while not ready.exists():
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            fail(
+            raise _StartFailed(
                 f"the {what} exited with code {process.returncode}: {' | '.join(tail)}",
                 hint=f"see {log}",
             )
         if time.monotonic() > deadline:
-            fail(f"the {what} did not start within {START_TIMEOUT:.0f}s", hint=f"see {log}")
+            _stop(process.pid, what, quiet=True)
+            raise _StartFailed(
+                f"the {what} did not start within {START_TIMEOUT:.0f}s", hint=f"see {log}"
+            )
         time.sleep(0.05)
+    return process.pid
+
+
+def _wait_for(ready: Path, pid: int, what: str) -> None:
+    """Wait for a running supervisor to bring its agent up (it may be restarting it)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while _recorded_pid(ready) is None:
+        if not pid_alive(pid) or time.monotonic() > deadline:
+            raise _StartFailed(f"the {what} (pid {pid}) has no agent serving", hint="roost down")
+        time.sleep(0.05)
+
+
+def _stop(pid: int, what: str, *, timeout: float = 60.0, quiet: bool = False) -> None:
+    """SIGTERM ``pid``, wait up to ``timeout`` s, then SIGKILL."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        if not quiet:
+            err_console.print(f"roost: the {what} (pid {pid}) did not stop; sending SIGKILL")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def up(
@@ -72,7 +110,10 @@ def up(
     environment: EnvOpt = None,
     as_: AsOpt = None,
 ) -> None:
-    """Start the agent and the control plane in the background, then every service."""
+    """Start the agent and the control plane in the background, then every service.
+
+    A start that fails leaves nothing running: whatever this command started is stopped again.
+    """
     from roost.control.workspace import find_project
     from roost.spec import load_project
 
@@ -80,62 +121,119 @@ def up(
         project_file = find_project(project)
         load_project(project_file)  # refuse a broken roost.yaml before starting anything
     root = project_file.parent
-    state = root / STATE_DIR
-    agent_dir = state / AGENT_DIR
-    if _recorded_pid(agent_dir / AGENT_FILE) is None:
-        (agent_dir / AGENT_FILE).unlink(missing_ok=True)
-        console.print("starting the agent (data plane) ...", markup=False)
-        _spawn(
-            ["agent", "--project", str(root)],
-            log=state / "agent.log",
-            ready=agent_dir / AGENT_FILE,
-            what="agent",
+    started: list[tuple[int, str]] = []
+    try:
+        running = _start_daemons(root, started)
+        base = api_url(None, root)
+        if running:
+            # A control plane that was already running applies roost.yaml as it is now, so
+            # `up` starts what the file says (not what it said when that control plane started).
+            call("POST", f"{base}/api/v1/apply", json={"actor": who(as_)}, timeout=60)
+        result = call(
+            "POST",
+            f"{base}/api/v1/up",
+            json={"environment": environment, "actor": who(as_)},
+            timeout=120,
         )
-    running = _recorded_pid(state / API_FILE) is not None
-    if not running:
-        (state / API_FILE).unlink(missing_ok=True)
-        console.print("starting the control plane (roost serve) ...", markup=False)
-        _spawn(
-            ["serve", "--project", str(root), "--port", "0"],
-            log=state / "serve.log",
-            ready=state / API_FILE,
-            what="control plane",
-        )
-    base = api_url(None, root)
-    if running:
-        # A control plane that was already running applies roost.yaml as it is now, so `up`
-        # starts what the file says (not what it said when that control plane started).
-        call("POST", f"{base}/api/v1/apply", json={"actor": who(as_)}, timeout=60)
-    result = call(
-        "POST",
-        f"{base}/api/v1/up",
-        json={"environment": environment, "actor": who(as_)},
-        timeout=120,
-    )
+    except _StartFailed as exc:
+        _undo(root, started)
+        fail(f"{exc}{_undone(started)}", hint=exc.hint)
+    except typer.Exit:
+        # `call` has printed the one line that says why; stop what this command started.
+        _undo(root, started)
+        if started:
+            console.print(_undone(started).removeprefix("; "), markup=False)
+        raise
     for revision in result.get("started", []):
         console.print(f"started {revision}", markup=False)
     _print_ps(result, base)
 
 
+def _start_daemons(root: Path, started: list[tuple[int, str]]) -> bool:
+    """Start the supervised agent and the control plane unless running (appending what was
+    started to ``started``); whether the control plane was running already."""
+    state = root / STATE_DIR
+    agent_dir = state / AGENT_DIR
+    supervisor = _recorded_pid(agent_dir / SUPERVISOR_FILE)
+    agent = _recorded_pid(agent_dir / AGENT_FILE)
+    if supervisor is not None:
+        _wait_for(agent_dir / AGENT_FILE, supervisor, "agent supervisor")
+    elif agent is not None:
+        err_console.print(
+            f"roost: warning: the agent (pid {agent}) runs without its supervisor, so nothing "
+            "restarts it if it dies (`roost down` then `roost up` starts a supervised one)",
+            markup=False,
+        )
+    else:
+        (agent_dir / AGENT_FILE).unlink(missing_ok=True)
+        (agent_dir / SUPERVISOR_FILE).unlink(missing_ok=True)
+        console.print("starting the agent (data plane, supervised) ...", markup=False)
+        pid = _spawn(
+            ["-m", "roost.agent.supervising", "--project", str(root)],
+            log=state / "agent.log",
+            ready=agent_dir / AGENT_FILE,
+            what="agent",
+        )
+        started.append((pid, "agent"))
+    running = _recorded_pid(state / API_FILE) is not None
+    if not running:
+        (state / API_FILE).unlink(missing_ok=True)
+        console.print("starting the control plane (roost serve) ...", markup=False)
+        pid = _spawn(
+            ["-m", "roost", "serve", "--project", str(root), "--port", "0"],
+            log=state / "serve.log",
+            ready=state / API_FILE,
+            what="control plane",
+        )
+        started.append((pid, "control plane"))
+    return running
+
+
+def _undo(root: Path, started: list[tuple[int, str]]) -> None:
+    """Stop what this ``roost up`` started, newest first (the agent stops its replicas)."""
+    for pid, what in reversed(started):
+        _stop(pid, what, quiet=True)
+    if any(what == "agent" for _, what in started):
+        from roost.runtime.local.orphans import runtime_dirs, stop_orphans
+
+        for runtime in runtime_dirs(root / STATE_DIR / AGENT_DIR):
+            stop_orphans(runtime)
+
+
+def _undone(started: list[tuple[int, str]]) -> str:
+    if not started:
+        return ""
+    names = " and the ".join(what for _, what in started)
+    return f"; stopped the {names} this command had started, nothing is left running"
+
+
 def down(project: ProjectOpt = None) -> None:
-    """Stop the control plane and the agent (which stops every replica gracefully)."""
+    """Stop the control plane and the agent (which stops every replica gracefully); replicas
+    left by an agent that died are stopped too, by their recorded identities."""
+    from roost.runtime.local.orphans import runtime_dirs, stop_orphans
+
     state = _state(project)
     stopped = 0
     for path, what in (
         (state / API_FILE, "control plane"),
+        (state / AGENT_DIR / SUPERVISOR_FILE, "agent supervisor"),
         (state / AGENT_DIR / AGENT_FILE, "agent"),
     ):
         pid = _recorded_pid(path)
         if pid is None:
             continue
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if pid_alive(pid):
-            err_console.print(f"roost: the {what} (pid {pid}) did not stop; sending SIGKILL")
-            os.kill(pid, signal.SIGKILL)
+        # The supervisor waits for its agent, which waits for its replicas' grace periods.
+        _stop(pid, what, timeout=90.0 if what == "agent supervisor" else 60.0)
         console.print(f"stopped the {what} (pid {pid})", markup=False)
+        stopped += 1
+    orphans = [o for d in runtime_dirs(state / AGENT_DIR) for o in stop_orphans(d)]
+    if orphans:
+        names = sorted({f"{o.service}/{o.revision}" for o in orphans})
+        console.print(
+            f"stopped {len(orphans)} replica(s) left running by an agent that died: "
+            f"{', '.join(names)}",
+            markup=False,
+        )
         stopped += 1
     if not stopped:
         console.print("nothing was running for this project", markup=False)
@@ -308,18 +406,22 @@ def agent(
         ),
     ] = None,
 ) -> None:
-    """Run the agent (data plane) in the foreground. `roost up` starts it for you."""
+    """Run the agent (data plane) in the foreground. `roost up` starts it (supervised) for you."""
+    from roost.agent.handover import CHANNEL_ENV
     from roost.agent.running import run_agent
     from roost.cli.serving import bind
     from roost.store import open_store
 
     root = resolve_root(project)
     state = root / STATE_DIR / AGENT_DIR
+    # Started by a supervisor: the sockets come from it (see roost.agent.handover).
+    supervised = CHANNEL_ENV in os.environ
     with user_errors():
         store = open_store(database_url, root=root)
-    sock = bind("127.0.0.1", port)
+    sock = None if supervised else bind("127.0.0.1", port)
     try:
-        run_agent(state, sock=sock, store=store)
+        run_agent(state, sock=sock, store=store, supervised=supervised)
     finally:
-        sock.close()
+        if sock is not None:
+            sock.close()
         store.close()

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import random
+import socket
 from dataclasses import dataclass
 
 from roost.clock import Clock, RealClock
@@ -91,8 +92,12 @@ class EmbeddedProxy:
         """The bound port once started."""
         return self._port
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Listen on ``host:port`` (0: any free port); returns the bound port.
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None
+    ) -> int:
+        """Listen on ``host:port`` (0: any free port), or accept on ``sock``, a listening socket
+        made elsewhere (one that outlives this process: see ``roost.agent.handover``); returns
+        the bound port.
 
         Raises :class:`OSError` if the address cannot be bound (port in use).
         """
@@ -100,13 +105,16 @@ class EmbeddedProxy:
             raise RuntimeError(f"the proxy for {self.service!r} is already started")
         loop = asyncio.get_running_loop()
         now = self._clock.monotonic
-        self._server = await loop.create_server(
-            lambda: HttpConnection(response=False, now=now, on_made=self._accepted),
-            host,
-            port,
-            reuse_address=True,
-            backlog=1024,
-        )
+
+        def factory() -> HttpConnection:
+            return HttpConnection(response=False, now=now, on_made=self._accepted)
+
+        if sock is not None:
+            self._server = await loop.create_server(factory, sock=sock, backlog=1024)
+        else:
+            self._server = await loop.create_server(
+                factory, host, port, reuse_address=True, backlog=1024
+            )
         self._port = int(self._server.sockets[0].getsockname()[1])
         self._sweeper = asyncio.create_task(self._sweep_forever())
         return self._port
