@@ -148,15 +148,17 @@ def test_kill_9_of_the_agent_under_load_loses_almost_nothing(root: Path) -> None
 
     # The restart is recorded, and the doctor shows it.
     def restarted() -> list[dict[str, object]]:
-        shown = roost("events", "-p", str(root), "--type", "dev.roost.agent.restarted", "--json")
+        shown = roost(
+            "events", "-p", str(root), "--type", "dev.roost.agent.restarted", "--json", timeout=90
+        )
         return [json.loads(line) for line in shown.stdout.splitlines()]
 
-    (event,) = wait_for(restarted, timeout=30, what="the restart event")
+    (event,) = wait_for(restarted, timeout=120, what="the restart event")
     data = event["data"]
     assert isinstance(data, dict)
     assert data["previous_pid"] == agent_pid
     assert data["exit"] == "killed by signal 9 (SIGKILL)"
-    doctor = roost("doctor", "-p", str(root), "--json")
+    doctor = roost("doctor", "-p", str(root), "--json", timeout=90)
     report = json.loads(doctor.stdout)
     assert any(e["type"] == "dev.roost.agent.restarted" for e in report["events"]), report
     assert _supervisor(root)["restarts"] == 1
