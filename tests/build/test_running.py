@@ -81,8 +81,8 @@ def test_a_green_build_packages_the_commit_and_records_everything(repo: Repo, st
     assert {"app.py", "roost.yaml", "out.txt"} <= names
     assert not list((repo.root / ".roost" / "builds").glob(".work-*"))  # work folder removed
     events = [e.type for e in store.events.list()]
-    assert "roost.build.started" in events
-    assert "roost.build.succeeded" in events
+    assert "dev.roost.build.started" in events
+    assert "dev.roost.build.succeeded" in events
 
 
 def test_independent_steps_run_in_parallel(repo: Repo, store: Store) -> None:

@@ -158,7 +158,7 @@ def test_outage_pages_in_time_gates_deploys_and_resolves(tmp_path: Path) -> None
             alerts = _cli(root, "alerts")
             assert alerts.returncode == 0, alerts.stderr
             assert "page-fast" in alerts.stdout, alerts.stdout
-            events = _get(root, "/api/v1/events?type=roost.slo.alert.firing")
+            events = _get(root, "/api/v1/events?type=dev.roost.slo.alert.firing")
             assert [e["data"]["tier"] for e in events] == ["page-fast"]
             assert events[0]["subject"] == "web"
             # In time, by the recorded clocks: the outage began with the first request r2
@@ -186,7 +186,7 @@ def test_outage_pages_in_time_gates_deploys_and_resolves(tmp_path: Path) -> None
             )  # fmt: skip
             assert forced.returncode == 1, forced.stdout + forced.stderr
             assert "SLO page alert on the canary's traffic" in forced.stdout + forced.stderr
-            (override,) = _get(root, "/api/v1/events?type=roost.slo.budget_gate.overridden")
+            (override,) = _get(root, "/api/v1/events?type=dev.roost.slo.budget_gate.overridden")
             assert override["actor"] == "alice"
             assert override["data"]["reason"] == "testing the canary page check"
 
@@ -196,4 +196,6 @@ def test_outage_pages_in_time_gates_deploys_and_resolves(tmp_path: Path) -> None
             wait_for(lambda: not _firing(root), timeout=90, what="the page to resolve")
         history = _cli(root, "slo", "history", "web", "--json")
         kinds = [json.loads(line)["type"] for line in history.stdout.splitlines()]
-        assert kinds.index("roost.slo.alert.resolved") < kinds.index("roost.slo.alert.firing")
+        assert kinds.index("dev.roost.slo.alert.resolved") < kinds.index(
+            "dev.roost.slo.alert.firing"
+        )

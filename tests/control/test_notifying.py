@@ -73,7 +73,7 @@ def test_webhook_gets_firing_after_group_wait_then_resolved_and_survives_an_outa
             watcher.round()
             agent.bad = 500  # 50 % errors: burn 50 > 14.4 over both windows
             watcher.round()
-            assert _types(ws, "roost.slo.alert.") == [FIRING]
+            assert _types(ws, "dev.roost.slo.alert.") == [FIRING]
             assert got == []  # the group waits 30 s for more alerts
 
             clock.advance(30)
@@ -104,7 +104,7 @@ def test_webhook_gets_firing_after_group_wait_then_resolved_and_survives_an_outa
         agent.bad = 0
         clock.advance(60)
         watcher.round()
-        assert _types(ws, "roost.slo.alert.") == [FIRING, RESOLVED]
+        assert _types(ws, "dev.roost.slo.alert.") == [FIRING, RESOLVED]
         (failed,) = ws.store.events.list(DELIVERY_FAILED)
         assert failed.subject == "pager"
         assert failed.data["receiver"] == "pager"
@@ -117,7 +117,7 @@ def test_webhook_gets_firing_after_group_wait_then_resolved_and_survives_an_outa
 
         clock.advance(10)
         watcher.round()  # the same failure again is not a new event
-        assert _types(ws, "roost.alerts.") == [DELIVERY_FAILED]
+        assert _types(ws, "dev.roost.alerts.") == [DELIVERY_FAILED]
 
         with receiver(port) as (_, got):  # back, on the same port
             clock.advance(10)
@@ -129,7 +129,7 @@ def test_webhook_gets_firing_after_group_wait_then_resolved_and_survives_an_outa
             clock.advance(10)
             watcher.round()
             assert len(got) == 1
-        assert _types(ws, "roost.alerts.") == [DELIVERY_FAILED, DELIVERED]
+        assert _types(ws, "dev.roost.alerts.") == [DELIVERY_FAILED, DELIVERED]
         (delivered,) = ws.store.events.list(DELIVERED)
         assert delivered.data["delivered"] == 1
         assert delivered.data["failed_for_seconds"] == 20.0
@@ -224,7 +224,7 @@ def test_an_alert_forwarded_by_the_control_plane_comes_out_at_alertmanagers_webh
             agent.bad = 0  # (the virtual clock stays at real time: endsAt is now)
             watcher.round()  # posted once more with endsAt: Alertmanager resolves it now
             _wait(lambda: any(p["status"] == "resolved" for p in got))
-            assert ws.store.events.list("roost.alerts.") == []
+            assert ws.store.events.list("dev.roost.alerts.") == []
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 20) -> None:

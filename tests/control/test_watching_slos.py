@@ -15,7 +15,7 @@ from roost.control.workspace import Workspace
 
 
 def _events(ws: Workspace) -> list[tuple[str, str]]:
-    return [(e.type, e.data["tier"]) for e in ws.store.events.list("roost.slo.alert.")][::-1]
+    return [(e.type, e.data["tier"]) for e in ws.store.events.list("dev.roost.slo.alert.")][::-1]
 
 
 def test_alert_state_survives_a_restart_and_unknown_is_not_resolved(tmp_path: Path) -> None:

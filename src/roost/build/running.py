@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from roost._util import event_catalog as events
 from roost.artifacts import ArtifactError, Packaged, layout_of, package_service
 from roost.build import logs
 from roost.build.caching import StepCache
@@ -146,8 +147,8 @@ def run_build(
             },
         )
         store.events.append(
-            "roost.build.started",
-            source="/builds",
+            events.BUILD_STARTED,
+            source=events.SOURCE_BUILDS,
             subject=build.id,
             data={"service": service.name, "commit": commit.sha, "trigger": request.trigger},
             actor=request.created_by,
@@ -222,8 +223,8 @@ class _Run:
         artifact = packaged.digest if packaged is not None else None
         finished = self.store.builds.finish(self.build.id, state, error=error, artifact=artifact)
         self.store.events.append(
-            f"roost.build.{state}",
-            source="/builds",
+            events.BUILD + state,
+            source=events.SOURCE_BUILDS,
             subject=finished.id,
             data={"service": finished.service, "artifact": artifact, "error": error},
             actor=self.request.created_by,

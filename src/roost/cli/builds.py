@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from roost._util import event_catalog as events
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
 
@@ -113,7 +114,10 @@ def cancel(
         except Conflict as exc:
             fail(str(exc))
         ws.store.events.append(
-            "roost.build.cancel_requested", source="/builds", subject=build.id, actor=actor()
+            events.BUILD_CANCEL_REQUESTED,
+            source=events.SOURCE_BUILDS,
+            subject=build.id,
+            actor=actor(),
         )
     console.print(f"cancel requested for {build.id}", markup=False)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from roost._util import event_catalog as events
 from roost._util.processes import pid_alive
 from roost.cli._options import DatabaseOpt, HeartbeatGraceOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
@@ -213,8 +214,8 @@ def _run(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         ws.store.events.append(
-            "dev.roost.api.started",
-            source="roost/serve",
+            events.API_STARTED,
+            source=events.SOURCE_SERVE,
             subject=ws.project.project,
             data={"url": url, "pid": os.getpid(), "identity": gate.identity},
         )
@@ -242,7 +243,7 @@ def _run(
         if recorded and recorded.get("pid") == os.getpid():
             (state_dir / API_FILE).unlink(missing_ok=True)
         ws.store.events.append(
-            "dev.roost.api.stopped", source="roost/serve", subject=ws.project.project
+            events.API_STOPPED, source=events.SOURCE_SERVE, subject=ws.project.project
         )
 
 

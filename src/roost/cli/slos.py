@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from roost._util import event_catalog as events
 from roost.cli._api import api_url, call
 from roost.cli._options import ApiOpt, JsonOpt, LimitOpt, OutputOpt, ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors, write_output
@@ -177,7 +178,16 @@ def history(
 
     with _workspace(project) as ws, user_errors():
         _check_service(ws, service)
-        found = ws.store.events.list("roost.slo.", subject=service, limit=limit)
+        # Transitions recorded before the one prefix (roost.slo.*) are history too.
+        found = sorted(
+            (
+                event
+                for prefix in events.with_legacy(events.SLO)
+                for event in ws.store.events.list(prefix, subject=service, limit=limit)
+            ),
+            key=lambda event: event.time,
+            reverse=True,
+        )[:limit]
     if as_json:
         for event in found:
             typer.echo(json.dumps(event.to_cloudevent(), sort_keys=True))
@@ -185,8 +195,9 @@ def history(
     table = Table("time", "event", "SLO", "tier", "detail", title=f"SLO history ({len(found)})")
     for event in found:
         data = event.data if isinstance(event.data, dict) else {}
+        current = events.current_name(event.type)
         kind = {FIRING: "[bold red]firing[/]", RESOLVED: "[green]resolved[/]"}.get(
-            event.type, event.type.removeprefix("roost.slo.")
+            current, current.removeprefix(events.SLO)
         )
         table.add_row(
             event.time.isoformat(timespec="seconds"),
@@ -472,8 +483,8 @@ def silence(
         except SilenceError as exc:
             fail(str(exc), hint="e.g. -m roost_service=web -m tier=page-fast", code=EXIT_INVALID)
         ws.store.events.append(
-            "roost.slo.silence.created",
-            source="roost/cli",
+            events.SLO_SILENCE_CREATED,
+            source=events.SOURCE_CLI,
             subject=matchers.get("roost_service"),
             data=new.to_json(),
             actor=new.created_by,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from roost._util import event_catalog as events
 from roost._util.refusals import Refusal
 from roost.slo.evaluating import SloReport
 
@@ -36,7 +37,7 @@ class Override:
         }
 
 
-OVERRIDE_EVENT = "roost.slo.budget_gate.overridden"
+OVERRIDE_EVENT = events.BUDGET_OVERRIDDEN
 
 
 def budget_left(reports: Iterable[SloReport], *, service: str) -> float | None:

@@ -4,6 +4,7 @@ the deploy through as an override, audited as ``roost.slo.budget_gate.overridden
 
 from __future__ import annotations
 
+from roost._util import event_catalog as events
 from roost._util.refusals import Refusal
 from roost.control.guards.context import DeployContext, Override
 from roost.slo.gating import OVERRIDE_EVENT, budget_gate
@@ -35,7 +36,7 @@ class ErrorBudget:
             return Override(
                 self.name,
                 OVERRIDE_EVENT,
-                source="roost/control",
+                source=events.SOURCE_CONTROL,
                 subject=ctx.service.name,
                 data={**result.to_event(), "environment": ctx.environment},
             )

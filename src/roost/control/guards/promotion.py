@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from roost._util import event_catalog as events
 from roost._util.refusals import Refusal
 from roost.control.guards.context import DeployContext, Override
 from roost.store import RolloutRecord
 
 PROMOTED = "promoted"
-FORCED_EVENT = "dev.roost.promotion.forced"
+FORCED_EVENT = events.PROMOTION_FORCED
 
 
 def last_promoted(ctx: DeployContext, environment: str) -> RolloutRecord | None:
@@ -67,7 +68,7 @@ class Promotion:
         return Override(
             self.name,
             FORCED_EVENT,
-            source="roost/control",
+            source=events.SOURCE_CONTROL,
             subject=f"{ctx.service.name}/{ctx.environment}",
             data={
                 "reason": reason,

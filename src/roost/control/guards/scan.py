@@ -7,6 +7,7 @@ never reach this gate: going back must not wait for a scan.
 
 from __future__ import annotations
 
+from roost._util import event_catalog as events
 from roost._util.refusals import Refusal
 from roost.control.errors import OperationError
 from roost.control.guards.context import DeployContext, Override
@@ -47,8 +48,8 @@ class ScanGate:
         if reason is not None:
             return Override(
                 self.name,
-                "dev.roost.scan.overridden",
-                source="roost/control/scan_gate",
+                events.SCAN_OVERRIDDEN,
+                source=events.SOURCE_CONTROL,
                 subject=f"{ctx.service.name}/{ctx.environment}",
                 data={
                     "reason": reason,

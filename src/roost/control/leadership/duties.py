@@ -25,6 +25,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from roost._util import event_catalog as events
 from roost.control.errors import OperationError
 from roost.control.guards.locks import KEEP_EVERY, DeployLocks
 from roost.control.leadership.leading import LeadershipGate, NotLeading
@@ -35,7 +36,7 @@ from roost.store import Fence, StoreError
 
 log = logging.getLogger("roost.control.leadership.duties")
 
-LEADER_EVENT = "dev.roost.control.leading"
+LEADER_EVENT = events.CONTROL_LEADING
 
 
 def not_leader_error(gate: LeadershipGate) -> OperationError:
@@ -194,7 +195,7 @@ class LeaderDuties:
         try:
             self.plane.ws.store.events.append(
                 LEADER_EVENT,
-                source="roost/serve",
+                source=events.SOURCE_SERVE,
                 subject=self.plane.ws.project.project,
                 data={"identity": self.gate.identity, "fencing_token": fence.token},
                 fence=fence,

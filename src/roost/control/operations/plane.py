@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from roost._util import event_catalog as events
 from roost.control.dataplane.agents import AgentClient
 from roost.control.dataplane.protocol import AgentApi
 from roost.control.errors import OperationError
@@ -96,7 +97,7 @@ class ControlPlane:
         fence = self.leadership.fence if self.leadership is not None else None
         self.ws.store.events.append(
             type_,
-            source="roost/control",
+            source=events.SOURCE_CONTROL,
             subject=subject,
             data=dict(data),
             actor=actor,
@@ -211,7 +212,7 @@ class ControlPlane:
             if first:
                 agent.set_weights(service.name, {record.id: 100}, fencing_token=self._fence_token())
         self._event(
-            "dev.roost.revision.started",
+            events.REVISION_STARTED,
             service.name,
             {"revision": record.id, "environment": env_name, "weight": 100 if first else 0},
             actor,
@@ -237,7 +238,7 @@ class ControlPlane:
         with self._agent(env_name) as agent:
             new = agent.set_weights(service.name, weights, fencing_token=self._fence_token())
         self._event(
-            "dev.roost.traffic.weights",
+            events.TRAFFIC_WEIGHTS,
             service.name,
             {"weights": new, "environment": env_name},
             actor,
@@ -257,7 +258,7 @@ class ControlPlane:
         with self._agent(env_name) as agent:
             agent.stop_revision(service.name, revision)
         self._event(
-            "dev.roost.revision.stopped",
+            events.REVISION_STOPPED,
             service.name,
             {"revision": revision, "environment": env_name},
             actor,
@@ -283,7 +284,5 @@ class ControlPlane:
             for rev in svc.get("revisions", [])
         ]
         if found:
-            self._event(
-                "dev.roost.control.adopted", self.ws.project.project, {"revisions": found}, None
-            )
+            self._event(events.CONTROL_ADOPTED, self.ws.project.project, {"revisions": found}, None)
         return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from roost._util import event_catalog as events
 from roost.control.errors import OperationError
 from roost.control.guards import ROLLBACK_GUARDS
 from roost.control.operations.deploying import Deployments
@@ -86,8 +87,8 @@ class Rollbacks:
         )
         if plan.audited_override:
             self.ws.store.events.append(
-                "dev.roost.rollback.forced",
-                source="roost/control/rollouts",
+                events.ROLLBACK_FORCED,
+                source=events.SOURCE_ROLLOUTS,
                 subject=f"{spec.name}/{env_name}",
                 data={"reason": force, **plan.to_dict()},
                 actor=actor,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from roost._util import event_catalog as events
 from roost.control.dataplane.agents import AgentRefused
 from roost.control.dataplane.protocol import AgentApi
 from roost.control.releases.revisions import revision_spec, service_of
@@ -179,8 +180,8 @@ class Applier:
         kinds = [kind for kind, _ in lines]
         headline = next((k for k in _HEADLINES if k in kinds), kinds[-1])
         self.ws.store.events.append(
-            f"dev.roost.rollout.{headline}",
-            source="roost/control/rollouts",
+            events.ROLLOUT + headline,
+            source=events.SOURCE_ROLLOUTS,
             subject=f"{record.service}/{record.environment}",
             data={
                 "rollout": record.id,

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from roost._util import event_catalog as events
 from roost._util.redacting import redact_url
 from roost.alerts import Alert, Notification, Route, Router, Silence
 from roost.alerts.delivering import DeliveryError, forward, send
@@ -36,8 +37,8 @@ from roost.spec import Alerting, Receiver
 
 log = logging.getLogger("roost.control.slos.notifying")
 
-DELIVERY_FAILED = "roost.alerts.delivery_failed"
-DELIVERED = "roost.alerts.delivered"
+DELIVERY_FAILED = events.ALERT_DELIVERY_FAILED
+DELIVERED = events.ALERT_DELIVERED
 TIMEOUT = 3.0
 """Seconds a receiver may take: a slow one delays the next SLO round by at most this."""
 MAX_PENDING = 100

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from roost._util import event_catalog as events
 from roost.alerts import Alert, Silence, SilenceError
 from roost.alerts import silences as silence_file
 from roost.control.dataplane.agents import AgentClient
@@ -50,8 +51,8 @@ ten seconds keeps detection well inside the workbook's times for any window."""
 INTERVAL_ENV = "ROOST_SLO_INTERVAL"
 """Seconds between rounds instead of :data:`EVALUATE_EVERY` (for SLOs with windows of
 minutes, where ten seconds is a large part of the detection time)."""
-FIRING = "roost.slo.alert.firing"
-RESOLVED = "roost.slo.alert.resolved"
+FIRING = events.SLO_ALERT_FIRING
+RESOLVED = events.SLO_ALERT_RESOLVED
 SILENCES_FILE = "silences.json"
 
 AlertKey = tuple[str, str, str]
@@ -261,7 +262,7 @@ class SloWatcher:
         for type_, key, data in changes:
             try:
                 self.ws.store.events.append(
-                    type_, source="roost/slo", subject=key[0], data=data, fence=fence
+                    type_, source=events.SOURCE_SLOS, subject=key[0], data=data, fence=fence
                 )
             except StoreError as exc:
                 log.warning("alert %s not recorded: %s", "/".join(key), exc)
@@ -286,7 +287,7 @@ class SloWatcher:
         fence = None if self.leader is None else self.leader.fence
         try:
             self.ws.store.events.append(
-                type_, source="roost/alerts", subject=receiver, data=data, fence=fence
+                type_, source=events.SOURCE_ALERTS, subject=receiver, data=data, fence=fence
             )
         except StoreError as exc:
             log.warning("%s for receiver %s not recorded: %s", type_, receiver, exc)
@@ -332,11 +333,17 @@ class SloWatcher:
 def firing_from_events(ws: Workspace, *, limit: int = 5000) -> dict[AlertKey, datetime]:
     """The alerts whose latest event says firing, with their start times."""
     latest: dict[AlertKey, tuple[str, datetime]] = {}
-    for event in ws.store.events.list("roost.slo.alert.", limit=limit):
+    # Alerts recorded before the one prefix count too (roost.slo.alert.*): newest first.
+    found = [
+        e
+        for p in events.with_legacy(events.SLO_ALERT)
+        for e in ws.store.events.list(p, limit=limit)
+    ]
+    for event in sorted(found, key=lambda e: e.time, reverse=True):
         data = event.data if isinstance(event.data, dict) else {}
         key = (str(data.get("service")), str(data.get("slo")), str(data.get("tier")))
         if key not in latest:  # newest first: the first one seen is the latest
-            latest[key] = (event.type, event.time)
+            latest[key] = (events.current_name(event.type), event.time)
     return {key: at for key, (type_, at) in latest.items() if type_ == FIRING}
 
 

@@ -1,0 +1,83 @@
+"""Every event type roost records, by name, under one reverse-DNS prefix (``dev.roost.``), and
+the one scheme of their ``source``: an absolute path naming the part of roost that acted
+(``/roost/control``, ``/roost/builds``, ...).
+
+Base layer, so every package that records an event (store users in control, build, cli,
+leases, the agent) names it from here and a reader (``roost events --type``, the SLO watcher's
+alert state, ``roost slo history``) finds it by the same constant.
+
+Some types were first recorded without the ``dev.`` prefix (``roost.slo.alert.firing``, ...).
+Stored events keep their names; readers that depend on them ask for both
+(:func:`with_legacy`), so an alert that fired before an upgrade is still one alert after it.
+"""
+
+from __future__ import annotations
+
+PREFIX = "dev.roost."
+
+# -- sources: absolute, one per acting part -----------------------------------------------------
+SOURCE_CONTROL = "/roost/control"
+SOURCE_ROLLOUTS = "/roost/control/rollouts"
+SOURCE_SLOS = "/roost/control/slos"
+SOURCE_ALERTS = "/roost/control/alerts"
+SOURCE_SERVE = "/roost/serve"
+SOURCE_BUILDS = "/roost/builds"
+SOURCE_CLI = "/roost/cli"
+
+# -- the data plane, as the control plane drives it ---------------------------------------------
+REVISION_STARTED = PREFIX + "revision.started"
+REVISION_STOPPED = PREFIX + "revision.stopped"
+TRAFFIC_WEIGHTS = PREFIX + "traffic.weights"
+CONTROL_ADOPTED = PREFIX + "control.adopted"
+CONTROL_LEADING = PREFIX + "control.leading"
+API_STARTED = PREFIX + "api.started"
+API_STOPPED = PREFIX + "api.stopped"
+
+# -- rollouts and the guards in front of them ---------------------------------------------------
+ROLLOUT = PREFIX + "rollout."
+"""+ the transition's headline (started, step, promoted, aborted, traffic_reverted, ...)."""
+ROLLBACK_FORCED = PREFIX + "rollback.forced"
+PROMOTION_FORCED = PREFIX + "promotion.forced"
+SCAN_OVERRIDDEN = PREFIX + "scan.overridden"
+BUDGET_OVERRIDDEN = PREFIX + "slo.budget_gate.overridden"
+
+# -- SLOs and alerts ---------------------------------------------------------------------------
+SLO = PREFIX + "slo."
+SLO_ALERT = PREFIX + "slo.alert."
+SLO_ALERT_FIRING = SLO_ALERT + "firing"
+SLO_ALERT_RESOLVED = SLO_ALERT + "resolved"
+SLO_SILENCE_CREATED = PREFIX + "slo.silence.created"
+ALERTS = PREFIX + "alerts."
+ALERT_DELIVERED = ALERTS + "delivered"
+ALERT_DELIVERY_FAILED = ALERTS + "delivery_failed"
+
+# -- builds ------------------------------------------------------------------------------------
+BUILD = PREFIX + "build."
+"""+ the build's state at the end (succeeded, failed, cancelled)."""
+BUILD_STARTED = BUILD + "started"
+BUILD_CANCEL_REQUESTED = BUILD + "cancel_requested"
+
+_LEGACY_PREFIX = "roost."
+"""Types recorded before the one prefix: the same name without ``dev.``."""
+_RENAMED = (SLO, ALERTS, BUILD)
+
+
+def legacy_name(type_or_prefix: str) -> str | None:
+    """The name ``type_or_prefix`` was stored under before it had the ``dev.`` prefix, if it
+    was renamed; None for types that always had it."""
+    if any(type_or_prefix.startswith(p) for p in _RENAMED):
+        return _LEGACY_PREFIX + type_or_prefix.removeprefix(PREFIX)
+    return None
+
+
+def with_legacy(type_or_prefix: str) -> tuple[str, ...]:
+    """``type_or_prefix`` and, for a renamed one, its older name: what a reader asks for."""
+    old = legacy_name(type_or_prefix)
+    return (type_or_prefix,) if old is None else (type_or_prefix, old)
+
+
+def current_name(type_: str) -> str:
+    """A stored type under its current name (``roost.slo.alert.firing`` → ``dev.roost.…``)."""
+    if type_.startswith(_LEGACY_PREFIX) and legacy_name(PREFIX + type_.removeprefix("roost.")):
+        return PREFIX + type_.removeprefix(_LEGACY_PREFIX)
+    return type_
