@@ -209,3 +209,10 @@ def waiting_of(decision: Decision) -> str | None:
     """What a decision waits for, as the rollout's ``waiting`` line (None: nothing)."""
     wait = decision.wait
     return None if wait is None else wait.reason
+
+
+def keep_lag(lags: list[float], seconds: float) -> None:
+    """Remember how late an analysis ran (for the benchmark), keeping the list bounded."""
+    lags.append(seconds)
+    if len(lags) > 10_000:
+        del lags[:5_000]

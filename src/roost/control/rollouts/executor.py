@@ -38,7 +38,7 @@ from roost.control.errors import OperationError
 from roost.control.fencing import Leader
 from roost.control.releases.releasing import ReleaseError
 from roost.control.releases.revisions import service_of
-from roost.control.rollouts.applying import Applier, Lines, timeline_of, waiting_of
+from roost.control.rollouts.applying import Applier, Lines, keep_lag, timeline_of, waiting_of
 from roost.control.rollouts.observing import (
     AgentState,
     CanaryView,
@@ -284,7 +284,7 @@ class RolloutExecutor:
             due = analysis_due(state, spec, now=began)
             if due is not None:
                 assert state.next_analysis_at is not None
-                self._lag((began - state.next_analysis_at).total_seconds())
+                keep_lag(self.analysis_lag, (began - state.next_analysis_at).total_seconds())
                 verdict = analyse(AgentMetricsSource(agent), due, now=began)
                 canary = with_page_check(canary, agent, spec, state.canary, now=began)
             observation = Observation(
@@ -393,11 +393,6 @@ class RolloutExecutor:
             warmer=self.warmer,
             now=self.ws.clock.now(),
         )
-
-    def _lag(self, seconds: float) -> None:
-        self.analysis_lag.append(seconds)
-        if len(self.analysis_lag) > 10_000:
-            del self.analysis_lag[:5_000]
 
     def __repr__(self) -> str:
         return f"RolloutExecutor({self.ws.project.project!r}, restored={len(self._restored)})"
