@@ -45,30 +45,28 @@ def _text(multiline: bool) -> Callable[[str], str]:
     return check
 
 
-ServiceName = Annotated[
-    str,
-    AfterValidator(_checked(lambda v: names.name_problem(v, what="service name"), names.NAME_RULE)),
-    WithJsonSchema({"type": "string", "pattern": names.NAME_PATTERN, "maxLength": 63}),
-]
-EnvironmentName = Annotated[
-    str,
-    AfterValidator(
-        _checked(lambda v: names.name_problem(v, what="environment name"), names.NAME_RULE)
-    ),
-    WithJsonSchema({"type": "string", "pattern": names.NAME_PATTERN, "maxLength": 63}),
-]
-ReleaseId = Annotated[
-    str,
-    AfterValidator(_checked(names.release_problem, names.RELEASE_RULE)),
-    WithJsonSchema({"type": "string", "pattern": names.RELEASE_PATTERN, "maxLength": 80}),
-]
-RevisionName = Annotated[
-    str,
-    AfterValidator(
-        _checked(lambda v: names.release_problem(v, what="revision name"), names.RELEASE_RULE)
-    ),
-    WithJsonSchema({"type": "string", "pattern": names.RELEASE_PATTERN, "maxLength": 80}),
-]
+_NAME_SCHEMA = WithJsonSchema({"type": "string", "pattern": names.NAME_PATTERN, "maxLength": 63})
+_RELEASE_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": names.RELEASE_PATTERN, "maxLength": 80}
+)
+
+
+def _name(what: str) -> AfterValidator:
+    """A service or environment name: the rule roost.yaml's names follow."""
+    return AfterValidator(_checked(lambda v: names.name_problem(v, what=what), names.NAME_RULE))
+
+
+def _release(what: str) -> AfterValidator:
+    """A release id or a revision name (revisions are named after their release)."""
+    return AfterValidator(
+        _checked(lambda v: names.release_problem(v, what=what), names.RELEASE_RULE)
+    )
+
+
+ServiceName = Annotated[str, _name("service name"), _NAME_SCHEMA]
+EnvironmentName = Annotated[str, _name("environment name"), _NAME_SCHEMA]
+ReleaseId = Annotated[str, _release("release id"), _RELEASE_SCHEMA]
+RevisionName = Annotated[str, _release("revision name"), _RELEASE_SCHEMA]
 EnvName = Annotated[
     str,
     AfterValidator(_checked(names.env_name_problem, names.ENV_NAME_RULE)),
