@@ -81,13 +81,7 @@ def verify(
         typer.echo(
             json.dumps(
                 {
-                    "intact": report.intact,
-                    "events": report.events,
-                    "head": report.head,
-                    "problem": report.problem,
-                    "seq": report.seq,
-                    "event_id": report.event_id,
-                    "anchored": report.anchored,
+                    **report.summary(),
                     "checkpoints": report.checkpoints,
                     "checkpoints_signed_checked": key is not None,
                 },

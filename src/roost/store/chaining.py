@@ -102,6 +102,19 @@ class ChainReport:
     def intact(self) -> bool:
         return self.problem is None
 
+    def summary(self) -> dict[str, Any]:
+        """The verdict as JSON fields: what ``GET /audit/verify`` answers and what
+        ``roost audit verify --json`` prints first, so the two never drift apart."""
+        return {
+            "intact": self.intact,
+            "events": self.events,
+            "head": self.head,
+            "problem": self.problem,
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "anchored": self.anchored,
+        }
+
 
 def head(db: Database) -> tuple[str, int]:
     """The newest event's hash and how many events there are."""

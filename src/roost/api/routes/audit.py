@@ -35,12 +35,4 @@ def audit_head(ws: WorkspaceDep) -> dict[str, Any]:
 def audit_verify(ws: WorkspaceDep, expect: HashParam = None) -> dict[str, Any]:
     """Check the whole chain; ``problem`` names the first edited, deleted or reordered event."""
     report = ws.store.events.verify(expect=expect)
-    return {
-        "intact": report.intact,
-        "events": report.events,
-        "head": report.head,
-        "problem": report.problem,
-        "seq": report.seq,
-        "event_id": report.event_id,
-        "anchored": report.anchored,
-    }
+    return report.summary()
