@@ -25,6 +25,25 @@ DetachOpt = Annotated[
 ]
 
 
+def _reason_opt(flag: str, does: str) -> Any:
+    """An option that takes a REASON to override a refusal: the reason is audited."""
+    return typer.Option(flag, help=f"REASON: {does} (audited).", show_default=False)
+
+
+def _unsoaked_opt(verb: str) -> Any:
+    """``--force`` past the promotion gate (the release must be promoted and soaked first)."""
+    return _reason_opt(
+        "--force",
+        f"{verb} although the release is not promoted and soaked in the environment's promote_from",
+    )
+
+
+def _need_reason(value: str | None, flag: str, example: str) -> None:
+    """An override without a reason is refused: the audit trail must say why."""
+    if value is not None and not value.strip():
+        fail(f"{flag} needs a reason", hint=f'e.g. {flag} "{example}"', code=2)
+
+
 def _abort_lines(view: dict[str, Any]) -> list[str]:
     abort = view.get("abort") or {}
     shown = []
@@ -105,28 +124,15 @@ def deploy(
     ] = False,
     override_budget: Annotated[
         str | None,
-        typer.Option(
-            "--override-budget",
-            help="REASON: deploy although the error budget is spent (audited).",
-            show_default=False,
-        ),
+        _reason_opt("--override-budget", "deploy although the error budget is spent"),
     ] = None,
     override_scan: Annotated[
         str | None,
-        typer.Option(
-            "--override-scan",
-            help="REASON: deploy although the vulnerability gate refuses (audited).",
-            show_default=False,
-        ),
+        _reason_opt("--override-scan", "deploy although the vulnerability gate refuses"),
     ] = None,
     force: Annotated[
         str | None,
-        typer.Option(
-            "--force",
-            help="REASON: deploy although the release is not promoted and soaked in the "
-            "environment's promote_from (audited).",
-            show_default=False,
-        ),
+        _unsoaked_opt("deploy"),
     ] = None,
     detach: DetachOpt = False,
     as_: AsOpt = None,
@@ -134,12 +140,9 @@ def deploy(
     """Release SERVICE and roll it out progressively, with a live view until it ends.
 
     In an environment with promote_from: X, the default release is the one X runs."""
-    if override_budget is not None and not override_budget.strip():
-        fail("--override-budget needs a reason", hint='e.g. --override-budget "the fix"', code=2)
-    if override_scan is not None and not override_scan.strip():
-        fail("--override-scan needs a reason", hint='e.g. --override-scan "hotfix"', code=2)
-    if force is not None and not force.strip():
-        fail("--force needs a reason", hint='e.g. --force "hotfix"', code=2)
+    _need_reason(override_budget, "--override-budget", "the fix")
+    _need_reason(override_scan, "--override-scan", "hotfix")
+    _need_reason(force, "--force", "hotfix")
     base = api_url(api, project)
     body = {
         "service": service,
@@ -165,20 +168,14 @@ def promote(
     api: ApiOpt = None,
     force: Annotated[
         str | None,
-        typer.Option(
-            "--force",
-            help="REASON: promote although the release is not promoted and soaked in the "
-            "environment's promote_from (audited).",
-            show_default=False,
-        ),
+        _unsoaked_opt("promote"),
     ] = None,
     detach: DetachOpt = False,
     as_: AsOpt = None,
 ) -> None:
     """Roll RELEASE out to the environment --to, which accepts it only once it is promoted and
     healthy in the environment it promotes from for its soak time."""
-    if force is not None and not force.strip():
-        fail("--force needs a reason", hint='e.g. --force "hotfix"', code=2)
+    _need_reason(force, "--force", "hotfix")
     base = api_url(api, project)
     found = call("GET", f"{base}/api/v1/releases/{part(release)}")
     body = {
@@ -206,11 +203,7 @@ def rollback(
     ] = False,
     force: Annotated[
         str | None,
-        typer.Option(
-            "--force",
-            help="REASON: roll back even across an incompatible schema (audited).",
-            show_default=False,
-        ),
+        _reason_opt("--force", "roll back even across an incompatible schema"),
     ] = None,
     detach: DetachOpt = False,
     as_: AsOpt = None,
@@ -220,8 +213,7 @@ def rollback(
     Refused when the release cannot run on the environment's schema (the reason names the
     migration that blocks it); --force REASON overrides, and the override is audited.
     """
-    if force is not None and not force.strip():
-        fail("--force needs a reason", hint='e.g. --force "restoring from backup"', code=2)
+    _need_reason(force, "--force", "restoring from backup")
     base = api_url(api, project)
     body = {
         "environment": environment,
