@@ -215,7 +215,7 @@ def _releaser(ws: Workspace) -> Any:
         from roost.control.releases.releasing import (
             config_snapshot,
             resolve_secret,
-            same_release,
+            same_or_new_release,
             secret_digest,
         )
 
@@ -237,15 +237,8 @@ def _releaser(ws: Workspace) -> Any:
         requires = schema.requires if schema is not None and schema.requires else ""
         migrates_to = schema.migrates_to if schema is not None else None
         # Rebuilding the same commit gives the same digest: that release already exists.
-        record = same_release(
+        record = same_or_new_release(
             ws.store,
-            service.name,
-            artifact=artifact,
-            config=config,
-            secrets=secrets,
-            schema_requires=requires,
-            schema_migrates_to=migrates_to,
-        ) or ws.store.releases.create(
             service.name,
             artifact=artifact,
             config=config,

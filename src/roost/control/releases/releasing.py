@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from roost.spec import Project, Service
 from roost.spec.names import ENV_NAME_RULE, env_name_problem, text_problem
@@ -128,6 +128,16 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+class _ReleaseFields(TypedDict):
+    """What makes two releases of one service the same release (see :func:`same_release`)."""
+
+    artifact: str
+    config: Mapping[str, Any]
+    secrets: Mapping[str, Any]
+    schema_requires: str
+    schema_migrates_to: int | None
+
+
 def same_release(
     store: Store,
     service: str,
@@ -159,3 +169,30 @@ def same_release(
         if found == wanted:
             return record
     return None
+
+
+def same_or_new_release(
+    store: Store,
+    service: str,
+    *,
+    artifact: str,
+    config: Mapping[str, Any],
+    secrets: Mapping[str, Any],
+    schema_requires: str,
+    schema_migrates_to: int | None,
+    created_by: str,
+    notes: str,
+) -> ReleaseRecord:
+    """The :func:`same_release` of these fields, or a new release cut with them: the release
+    fields are spelled once, so the lookup and the cut can never disagree about what "the
+    same" means."""
+    fields: _ReleaseFields = {
+        "artifact": artifact,
+        "config": config,
+        "secrets": secrets,
+        "schema_requires": schema_requires,
+        "schema_migrates_to": schema_migrates_to,
+    }
+    return same_release(store, service, **fields) or store.releases.create(
+        service, **fields, created_by=created_by, notes=notes
+    )
