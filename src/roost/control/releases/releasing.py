@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 from roost.spec import Project, Service
 from roost.spec.names import ENV_NAME_RULE, env_name_problem, text_problem
@@ -128,7 +128,7 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-class _ReleaseFields(TypedDict):
+class ReleaseFields(TypedDict):
     """What makes two releases of one service the same release (see :func:`same_release`)."""
 
     artifact: str
@@ -139,24 +139,17 @@ class _ReleaseFields(TypedDict):
 
 
 def same_release(
-    store: Store,
-    service: str,
-    *,
-    artifact: str,
-    config: Mapping[str, Any],
-    secrets: Mapping[str, Any],
-    schema_requires: str,
-    schema_migrates_to: int | None,
+    store: Store, service: str, **fields: Unpack[ReleaseFields]
 ) -> ReleaseRecord | None:
     """The release of ``service`` that already is this one — same artifact digest, config
     snapshot, pinned secrets and schema range — if any: one release per (service, artifact,
     config), so rebuilding the same commit does not cut a second release of the same thing."""
     wanted = (
-        artifact,
-        _canonical(config),
-        _canonical(secrets),
-        schema_requires,
-        schema_migrates_to,
+        fields["artifact"],
+        _canonical(fields["config"]),
+        _canonical(fields["secrets"]),
+        fields["schema_requires"],
+        fields["schema_migrates_to"],
     )
     for record in store.releases.list(service, limit=1000):
         found = (
@@ -172,27 +165,11 @@ def same_release(
 
 
 def same_or_new_release(
-    store: Store,
-    service: str,
-    *,
-    artifact: str,
-    config: Mapping[str, Any],
-    secrets: Mapping[str, Any],
-    schema_requires: str,
-    schema_migrates_to: int | None,
-    created_by: str,
-    notes: str,
+    store: Store, service: str, *, created_by: str, notes: str, **fields: Unpack[ReleaseFields]
 ) -> ReleaseRecord:
-    """The :func:`same_release` of these fields, or a new release cut with them: the release
-    fields are spelled once, so the lookup and the cut can never disagree about what "the
-    same" means."""
-    fields: _ReleaseFields = {
-        "artifact": artifact,
-        "config": config,
-        "secrets": secrets,
-        "schema_requires": schema_requires,
-        "schema_migrates_to": schema_migrates_to,
-    }
+    """The :func:`same_release` of ``fields``, or a new release cut with them: the fields are
+    passed on once, so the lookup and the cut can never disagree about what "the same"
+    means."""
     return same_release(store, service, **fields) or store.releases.create(
         service, **fields, created_by=created_by, notes=notes
     )
