@@ -34,3 +34,23 @@ def test_an_alert_stored_under_its_old_name_is_still_firing(tmp_path: Path) -> N
         ws.store.events.append(events.SLO_ALERT_RESOLVED, source=events.SOURCE_SLOS, data=data)
         assert firing_from_events(ws) == {}
     assert FIRING == "dev.roost.slo.alert.firing"
+
+
+def test_no_event_type_is_spelled_outside_the_catalog() -> None:
+    """A full event type (``dev.roost.<area>.<what>``) written as a literal anywhere in src/
+    would be a second spelling readers cannot find; it must come from the catalog."""
+    import ast
+    import re
+
+    full_type = re.compile(r"^dev\.roost\.[a-z_]+\.[a-z_.]*[a-z_]$")
+    src = Path(events.__file__).resolve().parents[1]
+    catalog = Path(events.__file__).resolve()
+    spelled = []
+    for path in sorted(src.rglob("*.py")):
+        if path == catalog:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            literal = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if literal and full_type.match(node.value):
+                spelled.append(f"{path.relative_to(src)}:{node.lineno}: {node.value}")
+    assert spelled == []

@@ -33,6 +33,20 @@ CONTROL_LEADING = PREFIX + "control.leading"
 API_STARTED = PREFIX + "api.started"
 API_STOPPED = PREFIX + "api.stopped"
 
+# -- the agent, its heartbeat and its restarts -------------------------------------------------
+AGENT_READY = PREFIX + "agent.ready"
+AGENT_NOT_READY = PREFIX + "agent.not_ready"
+AGENT_RESTARTED = PREFIX + "agent.restarted"
+
+# -- leases and locks ---------------------------------------------------------------------------
+LEASE_DELETED = PREFIX + "lease.deleted"
+LOCK_ACQUIRED = PREFIX + "lock.acquired"
+LOCK_RELEASED = PREFIX + "lock.released"
+
+# -- desired state and the audit log -----------------------------------------------------------
+PROJECT_APPLIED = PREFIX + "project.applied"
+AUDIT_CHECKPOINT = PREFIX + "audit.checkpoint"
+
 # -- rollouts and the guards in front of them ---------------------------------------------------
 ROLLOUT = PREFIX + "rollout."
 """+ the transition's headline (started, step, promoted, aborted, traffic_reverted, ...)."""

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from roost._util import event_catalog
 from roost.agent.api import create_agent_app
 from roost.agent.handover import API, HandOver, bind_listener
 from roost.agent.heartbeat import heartbeat_forever, node_lease_name
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 AGENT_FILE = "agent.json"
 SNAPSHOT_EVERY = 60.0
-RESTARTED_EVENT = "dev.roost.agent.restarted"
+RESTARTED_EVENT = event_catalog.AGENT_RESTARTED
 
 
 class _Server(uvicorn.Server):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from roost._util import event_catalog
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
 from roost.control.paths import resolve_root
@@ -170,7 +171,7 @@ def lease_delete(
             )
         deleted = backend.delete(name)
         store.events.append(
-            "dev.roost.lease.deleted",
+            event_catalog.LEASE_DELETED,
             source="roost/cli",
             subject=name,
             actor=_actor(actor),

@@ -23,12 +23,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from roost._util import event_catalog
+
 READY = "Ready"
 NOT_READY = "NotReady"
 DEFAULT_GRACE_SECONDS = 15.0
 """Three missed heartbeats of an agent that renews every 5 s."""
-READY_EVENT = "dev.roost.agent.ready"
-NOT_READY_EVENT = "dev.roost.agent.not_ready"
+READY_EVENT = event_catalog.AGENT_READY
+NOT_READY_EVENT = event_catalog.AGENT_NOT_READY
 
 
 def grace_seconds(value: float | None) -> float:

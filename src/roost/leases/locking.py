@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from roost._util import event_catalog
 from roost.clock import Clock, RealClock
 from roost.leases._checks import require_name
 from roost.leases.errors import LeaseError, NotHolder
@@ -33,8 +34,8 @@ from roost.store.events import Events
 
 LOCK_PREFIX = "lock/"
 EVENT_SOURCE = "roost/locks"
-ACQUIRED = "dev.roost.lock.acquired"
-RELEASED = "dev.roost.lock.released"
+ACQUIRED = event_catalog.LOCK_ACQUIRED
+RELEASED = event_catalog.LOCK_RELEASED
 
 
 class NotLocked(LeaseError):

@@ -18,7 +18,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-CHECKPOINT_TYPE = "dev.roost.audit.checkpoint"
+from roost._util import event_catalog
+
+CHECKPOINT_TYPE = event_catalog.AUDIT_CHECKPOINT
 KEY_BYTES = 32
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from roost._util import event_catalog
 from roost.control.fencing import Leader
 from roost.control.workspace import Workspace
 from roost.spec import Project, SpecError, load_project, parse_project
@@ -91,7 +92,7 @@ class DesiredState:
             fence = self.leadership.fence if self.leadership is not None else None
             record = self.ws.store.applied.record(text, applied_by=actor, fence=fence)
             self.ws.store.events.append(
-                "dev.roost.project.applied",
+                event_catalog.PROJECT_APPLIED,
                 source="roost/control",
                 subject=project.project,
                 data={"digest": digest, "summary": changes.summary(), "changes": changes.lines()},
