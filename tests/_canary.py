@@ -149,6 +149,9 @@ class Sample:
     revision: str | None
     status: int | None
     seconds: float
+    cold: bool = False
+    """The replica said this answer came from its cold caches (examples/canary's
+    ``x-hello-cold`` header): judged by the app, not by latency on a loaded machine."""
 
 
 @dataclass
@@ -187,6 +190,7 @@ class Load:
                         response.headers.get("x-roost-revision"),
                         response.status_code,
                         time.perf_counter() - began,
+                        cold=response.headers.get("x-hello-cold") == "1",
                     )
                 except httpx.HTTPError:
                     sample = Sample(started, None, None, time.perf_counter() - began)

@@ -6,7 +6,7 @@ environment variables, so a release can change them):
 * HELLO_FAIL_RATE — share of requests answered 500 (0-1): an error regression;
 * HELLO_DELAY_MS — latency added to every request: a latency regression;
 * HELLO_COLD_REQUESTS / HELLO_COLD_DELAY_MS — the first N requests are that much slower, like a
-  process whose caches are cold (what warm-up is for).
+  process whose caches are cold (what warm-up is for); those answers carry `x-hello-cold: 1`.
 
 ``GET /config`` shows what the release restored: the config file roost wrote into
 $ROOST_CONFIG_DIR and a fingerprint (never the value) of the secret APP_TOKEN.
@@ -53,6 +53,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
+        cold = False
         if self.path != "/healthz":
             with _lock:
                 _served[0] += 1
@@ -72,6 +73,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
+        if cold and COLD_DELAY:
+            self.send_header("x-hello-cold", "1")  # tests tell a cold answer by this, not by time
         self.end_headers()
         self.wfile.write(data)
 

@@ -44,5 +44,7 @@ def test_a_cold_revision_gets_traffic_only_once_warm(tmp_path: Path) -> None:
     canary = load.by("web-r2")
     assert len(canary) > 50, "the canary got little traffic"
     assert all(s.status == 200 for s in canary)
-    slow = [s for s in canary if s.seconds >= COLD_SECONDS]
-    assert not slow, f"{len(slow)} users got a cold replica's answer"
+    # The app marks each answer its cold caches gave; a latency threshold would also count a
+    # request that merely waited for a CPU on a loaded machine.
+    cold = [s for s in canary if s.cold]
+    assert not cold, f"{len(cold)} users got a cold replica's answer"
