@@ -72,6 +72,18 @@ def test_export_then_import_round_trips(tmp_path: Path) -> None:
     assert slos["availability"]["objective"] == 99.9
     assert slos["availability"]["window"] == "28d"
     assert slos["latency"]["sli"] == {"kind": "latency", "threshold": "400ms"}
+    # its own single tier, not the workbook's three
+    assert slos["latency"]["alerts"] == [
+        {
+            "name": "page-fast",
+            "severity": "page",
+            "burn_rate": 3.36,
+            "long_window": "1h",
+            "short_window": "5m",
+        }
+    ]
+    assert "alerts" not in slos["availability"]
+    assert "merged" not in imported.stderr
     # OpenSLO's own example imports too, into a valid roost.yaml fragment.
     example = roost("slo", "import", str(DATA / "openslo-ratio.yaml"))
     assert example.returncode == 0, example.stderr
@@ -147,3 +159,32 @@ def test_silence_and_expire(tmp_path: Path) -> None:
     again = roost("alerts", "expire", silence_id, "-p", str(root))
     assert again.returncode == 2
     assert "no silence" in _one_line(again.stderr)
+
+
+def test_import_refuses_an_sli_only_file_and_reads_threshold_units(tmp_path: Path) -> None:
+    sli_only = tmp_path / "sli.yaml"
+    sli_only.write_text(
+        "- apiVersion: openslo/v1\n  kind: SLI\n  metadata: {name: lat}\n"
+        "  spec:\n    thresholdMetric:\n      metricSource: {type: Prometheus, spec: {query: p99}}\n"
+    )
+    result = roost("slo", "import", str(sli_only))
+    assert result.returncode == 2, result.stdout
+    assert "no SLO here (found 1 SLI (lat)); nothing to import" in _one_line(result.stderr)
+    assert result.stdout == ""
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: lat}\nspec:\n  service: web\n"
+        "  indicator:\n    metadata: {name: lat}\n    spec:\n      thresholdMetric:\n"
+        "        metricSource: {type: Prometheus, spec: {query: p99}}\n"
+        "  timeWindow: [{duration: 1M, isRolling: true}]\n  budgetingMethod: Occurrences\n"
+        "  objectives: [{op: lte, value: 500, target: 0.99}]\n  alertPolicies:\n"
+    )
+    refused = roost("slo", "import", str(slo))
+    assert refused.returncode == 2
+    assert "--threshold-unit s or ms" in _one_line(refused.stderr)
+    read = roost("slo", "import", str(slo), "--threshold-unit", "ms")
+    assert read.returncode == 0, read.stderr
+    (service,) = yaml.safe_load(read.stdout)["services"]
+    assert service["slos"][0]["sli"] == {"kind": "latency", "threshold": "500ms"}
+    assert service["slos"][0]["window"] == "30d"
+    assert "1M (1 month) is read as a rolling 30d window" in read.stderr

@@ -29,7 +29,8 @@ def test_imports_the_ratio_example_with_its_alert_policy() -> None:
 
 
 def test_imports_thresholds_as_latency_slos_and_warns_about_timeslices() -> None:
-    got = import_openslo((DATA / "openslo-threshold.yaml").read_text())
+    # The metric's name says no unit, so the caller does (OpenSLO gives `value` none).
+    got = import_openslo((DATA / "openslo-threshold.yaml").read_text(), unit="s")
     fast, not_slow = got.slos
     assert isinstance(fast.slo.sli, LatencySli)
     assert fast.slo.sli.threshold == timedelta(milliseconds=250)
@@ -41,10 +42,19 @@ def test_imports_thresholds_as_latency_slos_and_warns_about_timeslices() -> None
 
 def test_export_round_trips() -> None:
     original = import_openslo((DATA / "openslo-ratio.yaml").read_text()).slos
-    original += import_openslo((DATA / "openslo-threshold.yaml").read_text()).slos
+    original += import_openslo((DATA / "openslo-threshold.yaml").read_text(), unit="s").slos
     again = import_openslo(export_openslo(original))
     assert [(t.service, t.slo) for t in again.slos] == [(t.service, t.slo) for t in original]
-    assert [t.name for t in again.tiers[:3]] == ["page-fast", "page-slow", "ticket"]
+    # each SLO kept its own tiers: the ratio example's two, the workbook's for the others
+    assert original[0].slo.alerts is not None
+    assert [a.name for a in original[0].slo.alerts] == ["fast-burn", "slow-burn"]
+    assert {t.name for t in again.tiers} == {
+        "fast-burn",
+        "slow-burn",
+        "page-fast",
+        "page-slow",
+        "ticket",
+    }
 
 
 @pytest.mark.parametrize(
@@ -58,7 +68,9 @@ def test_export_round_trips() -> None:
             ("apiVersion: openslo/v1\nkind: Service", "apiVersion: openslo/v2\nkind: Service"),
             "apiVersion 'openslo/v2' is not supported",
         ),
-        (("duration: 28d", "duration: forever"), '"forever" is not a duration'),
+        (("duration: 28d", "duration: forever"), '"forever" is not a duration \\(OpenSLO'),
+        (("duration: 28d", "duration: 0d"), "must be longer than 0s"),
+        (("alertPolicyRef: search-burn", "alertPolicyRef: nope"), "unknown alertPolicyRef"),
         (("op: gte", "op: lte"), "must be gte/gt"),
     ],
 )

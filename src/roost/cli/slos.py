@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -259,78 +258,64 @@ def rules(service: ServiceArg = None, project: ProjectOpt = None, output: Output
 def export(
     service: ServiceArg = None, project: ProjectOpt = None, output: OutputOpt = None
 ) -> None:
-    """The project's SLOs as OpenSLO v1 (Service, SLI, SLO, AlertPolicy, AlertCondition)."""
-    import yaml
-
-    from roost.slo import slo_tiers
+    """The project's SLOs as OpenSLO v1 (Service, SLI, SLO, AlertPolicy, AlertCondition), each
+    SLO with its own alert conditions."""
     from roost.slo.openslo import export_openslo
 
     targets = _targets(project, service)
     if not targets:
         fail("no SLOs to export", hint="add `slos:` to a service in roost.yaml", code=EXIT_INVALID)
-    # One export per set of tiers (SLOs with their own `alerts` differ); Services once.
-    by_tiers: dict[Any, list[SloTarget]] = {}
-    for target in targets:
-        by_tiers.setdefault(slo_tiers(target.slo), []).append(target)
-    docs: list[Any] = []
-    seen: set[tuple[str, str]] = set()
-    for tiers, group in by_tiers.items():
-        for doc in yaml.safe_load_all(export_openslo(group, tiers=tiers)):
-            key = (str(doc.get("kind")), str(doc.get("metadata", {}).get("name")))
-            if key in seen:
-                continue
-            seen.add(key)
-            docs.append(doc)
-    _write(yaml.safe_dump_all(docs, sort_keys=False, width=200), output)
+    try:
+        text = export_openslo(targets)
+    except ValueError as exc:
+        fail(str(exc), hint="use windows in whole minutes", code=EXIT_INVALID)
+    _write(text, output)
 
 
 @slo_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="An OpenSLO v1 YAML file (several documents).")],
+    file: Annotated[
+        Path, typer.Argument(help="An OpenSLO v1 YAML file (documents, or a list of objects).")
+    ],
     output: OutputOpt = None,
+    threshold_unit: Annotated[
+        str | None,
+        typer.Option(
+            "--threshold-unit",
+            help="Unit of thresholdMetric values (s or ms) when the metric's name does not say "
+            "(OpenSLO gives them none).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Read OpenSLO v1 and print the equivalent roost.yaml `services: … slos:` (validated);
-    what roost cannot keep is listed on stderr."""
+    """Read OpenSLO v1 and print the equivalent roost.yaml `services: … slos:` (validated),
+    each SLO with the alert conditions of its own alert policies; what roost cannot keep is
+    listed on stderr."""
     import yaml
 
-    from roost.slo import DEFAULT_TIERS
     from roost.slo.openslo import OpenSloError, import_openslo
-    from roost.spec import Slo
 
+    if threshold_unit not in (None, "s", "ms"):
+        fail(
+            f"--threshold-unit {threshold_unit!r} is not s or ms",
+            hint="use --threshold-unit s or --threshold-unit ms",
+            code=EXIT_INVALID,
+        )
     try:
         text = file.read_text()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}", hint="check the path", code=EXIT_INVALID)
     try:
-        imported = import_openslo(text, source=str(file))
+        imported = import_openslo(
+            text,
+            source=str(file),
+            unit="s" if threshold_unit == "s" else "ms" if threshold_unit == "ms" else None,
+        )
     except OpenSloError as exc:
         fail(str(exc), hint="see https://github.com/OpenSLO/OpenSLO", code=EXIT_INVALID)
-    # roost keeps tiers per SLO; the import has them per file: one set, by name, for every SLO
-    # (none when they are the workbook's defaults, which roost applies anyway).
-    by_name: dict[str, Any] = {}
-    for tier in imported.tiers:
-        by_name.setdefault(tier.name, tier)
-    tiers = list(by_name.values())
-    if len(tiers) < len(imported.tiers):
-        imported.warnings.append("alert conditions with the same name were merged (first kept)")
-    if tuple(tiers) == DEFAULT_TIERS:
-        tiers = []
     services: dict[str, list[dict[str, Any]]] = {}
     for target in imported.slos:
-        slo = _slo_yaml(target.slo)
-        alerts = [_alert_yaml(t, target.slo.window) for t in tiers]
-        fitting = [a for a in alerts if a is not None]
-        if len(fitting) < len(alerts):
-            imported.warnings.append(
-                f"{target.key}: alert conditions longer than its window are left out"
-            )
-        if fitting:
-            slo["alerts"] = fitting
-        try:
-            Slo.model_validate(slo)
-        except ValueError as exc:
-            fail(f"{file}: {target.key} does not make a valid roost SLO: {exc}", code=EXIT_INVALID)
-        services.setdefault(target.service, []).append(slo)
+        services.setdefault(target.service, []).append(_slo_yaml(target.slo))
     for warning in imported.warnings:
         err_console.print(f"roost: note: {warning}", markup=False)
     doc = {"services": [{"name": name, "slos": slos} for name, slos in services.items()]}
@@ -350,19 +335,18 @@ def _slo_yaml(slo: Any) -> dict[str, Any]:
     if slo.description:
         out["description"] = slo.description
     out.update({"objective": slo.objective, "window": format_span(slo.window), "sli": out_sli})
+    if slo.alerts is not None:
+        out["alerts"] = [
+            {
+                "name": a.name,
+                "severity": a.severity,
+                "burn_rate": a.burn_rate,
+                "long_window": format_span(a.long_window),
+                "short_window": format_span(a.short_window),
+            }
+            for a in slo.alerts
+        ]
     return out
-
-
-def _alert_yaml(tier: Any, window: timedelta) -> dict[str, Any] | None:
-    if tier.long > window:
-        return None
-    return {
-        "name": tier.name,
-        "severity": tier.severity,
-        "burn_rate": round(tier.threshold(window), 4),
-        "long_window": format_span(tier.long),
-        "short_window": format_span(tier.short),
-    }
 
 
 # -- roost alerts ----------------------------------------------------------------------------------

@@ -1,17 +1,28 @@
 """OpenSLO v1 documents (https://github.com/OpenSLO/OpenSLO, ``apiVersion: openslo/v1``) as
 pydantic models: the subset roost reads and writes — Service, SLI, SLO, AlertPolicy and
 AlertCondition. Unknown keys are kept out of the way (``extra="allow"``): the spec evolves and
-a vendor field must not make a file unreadable."""
+a vendor field must not make a file unreadable.
+
+A key written with no value (``alertPolicies:`` on a line of its own) is YAML null; the
+specification's optional fields treat that as absent, so every model drops null values before
+validating (a *required* field left empty then reads "Field required", which is what it is)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class Metadata(_Model):
@@ -68,14 +79,14 @@ class Objective(_Model):
     target: float | None = None
     targetPercent: float | None = None
     timeSliceTarget: float | None = None
-    timeSliceWindow: str | None = None
+    timeSliceWindow: str | int | None = None
 
 
 class AlertPolicyRef(_Model):
     alertPolicyRef: str | None = None
     kind: str | None = None
     metadata: Metadata | None = None
-    spec: dict[str, Any] | None = None
+    spec: AlertPolicySpec | None = None
 
 
 class SloSpec(_Model):
@@ -108,8 +119,9 @@ class ServiceDoc(_Model):
 
 
 class Condition(_Model):
-    kind: Literal["burnrate"]
-    op: Literal["lte", "gte", "lt", "gt"]
+    # The specification's defaults: burnrate is the only kind, and its example has no op.
+    kind: Literal["burnrate"] = "burnrate"
+    op: Literal["lte", "gte", "lt", "gt"] = "gte"
     threshold: float
     lookbackWindow: str
     alertAfter: str | None = None
@@ -151,10 +163,35 @@ class AlertPolicyDoc(_Model):
     spec: AlertPolicySpec
 
 
+class OtherSpec(_Model):
+    description: str | None = None
+
+
+class DataSourceDoc(_Model):
+    """Connection details for a metric source: nothing roost uses (it measures at its router),
+    but a file holding one is still a valid file."""
+
+    apiVersion: Literal["openslo/v1"]
+    kind: Literal["DataSource"]
+    metadata: Metadata
+    spec: OtherSpec = Field(default_factory=OtherSpec)
+
+
+class AlertNotificationTargetDoc(_Model):
+    apiVersion: Literal["openslo/v1"]
+    kind: Literal["AlertNotificationTarget"]
+    metadata: Metadata
+    spec: OtherSpec = Field(default_factory=OtherSpec)
+
+
 KINDS: dict[str, type[_Model]] = {
     "SLO": SloDoc,
     "SLI": SliDoc,
     "Service": ServiceDoc,
     "AlertPolicy": AlertPolicyDoc,
     "AlertCondition": AlertConditionDoc,
+    "DataSource": DataSourceDoc,
+    "AlertNotificationTarget": AlertNotificationTargetDoc,
 }
+
+AlertPolicyRef.model_rebuild()
