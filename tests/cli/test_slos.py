@@ -165,7 +165,8 @@ def test_import_refuses_an_sli_only_file_and_reads_threshold_units(tmp_path: Pat
     sli_only = tmp_path / "sli.yaml"
     sli_only.write_text(
         "- apiVersion: openslo/v1\n  kind: SLI\n  metadata: {name: lat}\n"
-        "  spec:\n    thresholdMetric:\n      metricSource: {type: Prometheus, spec: {query: p99}}\n"
+        "  spec:\n    thresholdMetric:\n"
+        "      metricSource: {type: Prometheus, spec: {query: p99}}\n"
     )
     result = roost("slo", "import", str(sli_only))
     assert result.returncode == 2, result.stdout
