@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,45 @@ from roost._util.processes import pid_alive
 from roost.cli._options import project_root
 from roost.cli._output import fail
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file
+
+CA_ENV = "ROOST_CA_FILE"
+
+# The CA a project's api.json recorded next to its URL (a private CA that signed the API's
+# certificate), by that URL; an explicit --cacert / ROOST_CA_FILE wins over it.
+_recorded_cas: dict[str, str] = {}
+_explicit_ca: list[Path] = []
+
+
+def trust_ca(path: Path | None) -> None:
+    """Verify https APIs against the CA certificates in ``path`` (``roost --cacert``,
+    ``ROOST_CA_FILE``) instead of the system's; a missing file exits 2."""
+    if path is None:
+        return
+    if not path.is_file():
+        fail(f"--cacert {path}: no such file", hint=f"a PEM CA file (or unset {CA_ENV})", code=2)
+    _explicit_ca[:] = [path]
+
+
+@functools.lru_cache(maxsize=8)
+def _context(cafile: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (ssl.SSLError, OSError) as exc:
+        fail(f"cannot use the CA file {cafile}: {exc}", hint="a PEM CA certificate", code=2)
+
+
+def verify_for(url: str, *, recorded_ca: object = None) -> ssl.SSLContext | bool:
+    """How to verify the server at ``url`` (httpx's ``verify``): against --cacert /
+    ROOST_CA_FILE, else the CA its project recorded (``recorded_ca``: api.json's ``ca``, or
+    the one :func:`recorded_api` saw), else the system's trust store."""
+    if _explicit_ca:
+        return _context(str(_explicit_ca[0]))
+    if isinstance(recorded_ca, str):
+        return _context(recorded_ca)
+    for base, ca in _recorded_cas.items():
+        if url == base or url.startswith(base + "/"):
+            return _context(ca)
+    return True
 
 
 def recorded_api(project: Path | None) -> str | None:
@@ -21,6 +62,9 @@ def recorded_api(project: Path | None) -> str | None:
     pid = recorded.get("pid") if recorded else None
     if not isinstance(url, str) or (isinstance(pid, int) and not pid_alive(pid)):
         return None
+    ca = recorded.get("ca") if recorded else None
+    if isinstance(ca, str):
+        _recorded_cas[url.rstrip("/")] = ca
     return url.rstrip("/")
 
 
@@ -56,13 +100,21 @@ def call(
     import httpx
 
     try:
-        response = httpx.request(method, url, json=json, params=params, timeout=timeout)
+        response = httpx.request(
+            method, url, json=json, params=params, timeout=timeout, verify=verify_for(url)
+        )
     except httpx.InvalidURL as exc:
         fail(f"bad API URL {url!r}: {exc}", hint="e.g. --api http://127.0.0.1:7070", code=2)
     except httpx.UnsupportedProtocol:
         fail(f"bad API URL {url!r}", hint="it must start with http:// or https://", code=2)
     except httpx.TransportError as exc:
         base = url.split("/api/", maxsplit=1)[0]
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            fail(
+                f"the roost API at {base} presented a TLS certificate that cannot be verified "
+                f"({str(exc).rsplit(':', 1)[-1].strip()})",
+                hint=f"pass --cacert FILE (or set {CA_ENV}) with the CA that signed it",
+            )
         fail(
             f"cannot reach the roost API at {base} ({type(exc).__name__})",
             hint="is `roost serve` running? start everything with `roost up`, or pass --api URL",

@@ -45,6 +45,34 @@ HeartbeatGraceOpt = Annotated[
         show_default=False,
     ),
 ]
+TlsCertOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-cert",
+        help="Serve HTTPS with this PEM certificate (chain); needs --tls-key.",
+        show_default=False,
+    ),
+]
+TlsKeyOpt = Annotated[
+    Path | None,
+    typer.Option("--tls-key", help="The PEM private key of --tls-cert.", show_default=False),
+]
+TlsCaOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-ca",
+        help="The CA that signed --tls-cert, recorded in .roost/api.json so this project's "
+        "CLI verifies the API against it (for a private CA).",
+        show_default=False,
+    ),
+]
+InsecureHttpOpt = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-http",
+        help="Allow plain HTTP on an address other than loopback (warned about at each start).",
+    ),
+]
 
 
 def project_root(project: Path | None) -> Path:

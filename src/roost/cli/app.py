@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from roost.cli import (
     state,
     status,
 )
+from roost.cli._api import CA_ENV, trust_ca
 from roost.cli._output import err_console
 from roost.cli.artifacts import artifacts_app
 from roost.cli.auditing import audit_app
@@ -55,8 +57,19 @@ def _root(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    cacert: Annotated[
+        Path | None,
+        typer.Option(
+            "--cacert",
+            envvar=CA_ENV,
+            show_default=False,
+            help="Verify an https roost API against this PEM CA file (default: the CA the "
+            "project's running API recorded, else the system's).",
+        ),
+    ] = None,
 ) -> None:
     """roost — a self-hosted delivery loop."""
+    trust_ca(cacert)
 
 
 app.command("validate")(specs.validate)

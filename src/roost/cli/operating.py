@@ -24,8 +24,17 @@ from rich.table import Table
 from roost._util.files import read_json_object
 from roost._util.processes import pid_alive
 from roost.cli._api import api_url, call, recorded_api
+from roost.cli._binding import Tls, check_exposure, load_tls
 from roost.cli._inputs import env_assignments, part, revision_name, service_name, weight_assignments
-from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
+from roost.cli._options import (
+    ApiOpt,
+    EnvOpt,
+    InsecureHttpOpt,
+    ProjectOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+)
 from roost.cli._output import console, err_console, fail, user_errors
 from roost.cli._people import AsOpt, who
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
@@ -109,21 +118,36 @@ def up(
     project: ProjectOpt = None,
     environment: EnvOpt = None,
     as_: AsOpt = None,
+    host: Annotated[
+        str, typer.Option(help="Address the control plane's API listens on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API; 0 picks a free one.")] = 0,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    tls_ca: TlsCaOpt = None,
+    insecure_http: InsecureHttpOpt = False,
 ) -> None:
     """Start the agent and the control plane in the background, then every service.
 
     A start that fails leaves nothing running: whatever this command started is stopped again.
+    The API options (--host, --port, --tls-*) apply when this starts the control plane.
     """
     from roost.control.workspace import find_project
     from roost.spec import load_project
 
+    if not 0 <= port <= 65535:
+        fail(f"--port {port} is out of range", hint="use 1-65535, or 0 for a free port", code=2)
+    # Refused here, before the agent starts, with the same words `roost serve` would use.
+    tls = load_tls(tls_cert, tls_key, tls_ca)
+    check_exposure(host, tls=tls, insecure_http=insecure_http)
+    serve_args = _serve_args(host=host, port=port, tls=tls, insecure_http=insecure_http)
     with user_errors():
         project_file = find_project(project)
         load_project(project_file)  # refuse a broken roost.yaml before starting anything
     root = project_file.parent
     started: list[tuple[int, str]] = []
     try:
-        running = _start_daemons(root, started)
+        running = _start_daemons(root, started, serve_args)
         base = api_url(None, root)
         if running:
             # A control plane that was already running applies roost.yaml as it is now, so
@@ -149,7 +173,19 @@ def up(
     _print_ps(result, base)
 
 
-def _start_daemons(root: Path, started: list[tuple[int, str]]) -> bool:
+def _serve_args(*, host: str, port: int, tls: Tls | None, insecure_http: bool) -> list[str]:
+    """The API options ``roost up`` hands to the ``roost serve`` it starts."""
+    args = ["--host", host, "--port", str(port)]
+    if tls is not None:
+        args += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
+        if tls.ca is not None:
+            args += ["--tls-ca", str(tls.ca)]
+    if insecure_http:
+        args.append("--insecure-http")
+    return args
+
+
+def _start_daemons(root: Path, started: list[tuple[int, str]], serve_args: list[str]) -> bool:
     """Start the supervised agent and the control plane unless running (appending what was
     started to ``started``); whether the control plane was running already."""
     state = root / STATE_DIR
@@ -180,7 +216,7 @@ def _start_daemons(root: Path, started: list[tuple[int, str]]) -> bool:
         (state / API_FILE).unlink(missing_ok=True)
         console.print("starting the control plane (roost serve) ...", markup=False)
         pid = _spawn(
-            ["-m", "roost", "serve", "--project", str(root), "--port", "0"],
+            ["-m", "roost", "serve", "--project", str(root), *serve_args],
             log=state / "serve.log",
             ready=state / API_FILE,
             what="control plane",

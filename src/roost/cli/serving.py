@@ -15,7 +15,16 @@ import typer
 
 from roost._util import event_catalog as events
 from roost._util.processes import pid_alive
-from roost.cli._options import DatabaseOpt, HeartbeatGraceOpt, ProjectOpt
+from roost.cli._binding import Tls, advertised_url, check_exposure, load_tls
+from roost.cli._options import (
+    DatabaseOpt,
+    HeartbeatGraceOpt,
+    InsecureHttpOpt,
+    ProjectOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+)
 from roost.cli._output import console, fail, user_errors
 from roost.control.paths import API_FILE, DEFAULT_API_PORT, read_api_file, write_api_file
 
@@ -57,9 +66,10 @@ def _timing(value: float | None, env: str) -> dict[str, str]:
     return {} if value is None else {env: repr(float(value))}
 
 
-def _advertise(state_dir: Path, url: str) -> None:
-    """Point ``.roost/api.json`` (where the CLI finds the API) at this process."""
-    write_api_file(state_dir, url=url, pid=os.getpid())
+def _advertise(state_dir: Path, url: str, ca: Path | None) -> None:
+    """Point ``.roost/api.json`` (where the CLI finds the API) at this process, with the CA
+    that signed its certificate (so the CLI verifies it without being told)."""
+    write_api_file(state_dir, url=url, pid=os.getpid(), ca=str(ca) if ca else None)
 
 
 def _advertised_elsewhere(state_dir: Path) -> bool:
@@ -114,11 +124,16 @@ def serve(
         ),
     ] = None,
     heartbeat_grace: HeartbeatGraceOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    tls_ca: TlsCaOpt = None,
+    insecure_http: InsecureHttpOpt = False,
 ) -> None:
     """Run the roost API: /healthz, /docs (OpenAPI), /api/v1/...
 
     Several `roost serve` processes may share one state store (PostgreSQL) for availability:
     they elect a leader, which alone acts; the others answer reads and take over when it dies.
+    Any address but loopback needs TLS (--tls-cert/--tls-key) or --insecure-http.
     """
     from roost.control.leadership.leading import CONTROL_LEASE, election_config
     from roost.control.leadership.readiness import grace_seconds
@@ -127,6 +142,9 @@ def serve(
 
     if not 0 <= port <= 65535:
         fail(f"--port {port} is out of range", hint="use 1-65535, or 0 for a free port", code=2)
+    # Before anything opens or binds: a refused exposure leaves no trace and listens nowhere.
+    tls = load_tls(tls_cert, tls_key, tls_ca)
+    check_exposure(host, tls=tls, insecure_http=insecure_http)
     try:
         grace = grace_seconds(heartbeat_grace)
     except ValueError as exc:
@@ -150,7 +168,7 @@ def serve(
     with user_errors():
         ws = open_workspace(project, database_url=database_url)
     with ws:
-        _run(ws, host=host, port=port, config=config, environ=environ, grace=grace)
+        _run(ws, host=host, port=port, tls=tls, config=config, environ=environ, grace=grace)
 
 
 def _run(
@@ -158,6 +176,7 @@ def _run(
     *,
     host: str,
     port: int,
+    tls: Tls | None,
     config: ElectionConfig,
     environ: dict[str, str],
     grace: float,
@@ -182,8 +201,8 @@ def _run(
         fail(f"control-plane election: {exc}", hint=exc.hint, code=2)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
-    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    url = f"http://{shown_host}:{bound_port}"
+    url = advertised_url(host, bound_host, bound_port, tls=tls)
+    ca = tls.ca if tls else None
     state_dir = ws.state_dir
     # The rollout loop runs only while this process leads (the leader's duties start and stop
     # it) and resumes every rollout the store says is in progress. No new work goes to an
@@ -194,7 +213,7 @@ def _run(
         grace=grace,
         agent_lease_prefix=AGENT_LEASE_PREFIX,
         local_agent_lease=node_lease_name(),
-        on_lead=lambda fence: _advertise(state_dir, url),
+        on_lead=lambda fence: _advertise(state_dir, url, ca),
         say=_say,
     ).start()
     # roost.yaml as loaded now is applied (recorded when it differs from the project applied
@@ -206,6 +225,8 @@ def _run(
             log_level="warning",
             access_log=False,
             lifespan="off",
+            ssl_certfile=str(tls.cert) if tls else None,
+            ssl_keyfile=str(tls.key) if tls else None,
         )
     )
     # uvicorn stops gracefully on SIGTERM and then re-raises the signal; make that (and a
@@ -227,7 +248,7 @@ def _run(
         _watch_project(desired, gate)
         threading.Thread(
             target=_announce,
-            args=(gate, state_dir, url, config.lease_duration + 2 * config.retry_period),
+            args=(gate, state_dir, url, ca, config.lease_duration + 2 * config.retry_period),
             name="announce",
             daemon=True,
         ).start()
@@ -299,7 +320,9 @@ def _say(message: str) -> None:
     console.print(message, markup=False)
 
 
-def _announce(gate: LeadershipGate, state_dir: Path, url: str, wait: float) -> None:
+def _announce(
+    gate: LeadershipGate, state_dir: Path, url: str, ca: Path | None, wait: float
+) -> None:
     """Advertise this API in api.json once it leads; a follower advertises itself only when
     no live leader does (so `roost status` and friends find *an* API on this machine)."""
     if gate.wait_for_leadership(wait):
@@ -310,4 +333,4 @@ def _announce(gate: LeadershipGate, state_dir: Path, url: str, wait: float) -> N
         "answering writes with 503 until this process leads"
     )
     if not gate.is_leader and not _advertised_elsewhere(state_dir):
-        _advertise(state_dir, url)
+        _advertise(state_dir, url, ca)

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from roost._util import event_catalog as events
-from roost.cli._api import api_url, call
+from roost.cli._api import api_url, call, verify_for
 from roost.cli._options import ApiOpt, JsonOpt, LimitOpt, OutputOpt, ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors, write_output
 from roost.cli._people import AsOpt, who
@@ -52,7 +52,7 @@ def _running_api(api: str | None, project: Path | None) -> str | None:
         return None  # this project has no running API
     base = api_url(api, project)
     try:
-        httpx.get(f"{base}/healthz", timeout=2.0)
+        httpx.get(f"{base}/healthz", timeout=2.0, verify=verify_for(base))
     except httpx.HTTPError:
         return None
     return base

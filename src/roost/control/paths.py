@@ -24,12 +24,16 @@ def resolve_root(project: Path | None) -> Path:
     return project if project.is_dir() else project.parent
 
 
-def write_api_file(state_dir: Path, *, url: str, pid: int) -> Path:
-    """Record where a running ``roost serve`` listens, so ``roost status`` finds it."""
+def write_api_file(state_dir: Path, *, url: str, pid: int, ca: str | None = None) -> Path:
+    """Record where a running ``roost serve`` listens, so ``roost status`` finds it, and the
+    CA file its TLS certificate chains to (when it serves https with a private CA)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / API_FILE
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"url": url, "pid": pid}) + "\n")
+    record: dict[str, Any] = {"url": url, "pid": pid}
+    if ca is not None:
+        record["ca"] = ca
+    tmp.write_text(json.dumps(record) + "\n")
     tmp.replace(path)
     return path
 
