@@ -85,6 +85,7 @@ def test_events_are_append_only(store: Store) -> None:
     public = {name for name in dir(store.events) if not name.startswith("_")}
     assert public == {
         "append",
+        "append_many",
         "append_checkpoint",
         "count",
         "find",

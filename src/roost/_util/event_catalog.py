@@ -23,6 +23,22 @@ SOURCE_ALERTS = "/roost/control/alerts"
 SOURCE_SERVE = "/roost/serve"
 SOURCE_BUILDS = "/roost/builds"
 SOURCE_CLI = "/roost/cli"
+SOURCE_EVENTS = "/roost/control/events"
+SOURCE_SCAN = "/roost/scan"
+SOURCE_ACTIONS = "/roost/control/actions"
+
+_URI_SCHEME = "roost:"
+"""The event log stores a source as an absolute path; on the bus it is an absolute URI (the
+CloudEvents spec recommends one): ``roost:/roost/control``. One scheme, so a subscriber can
+tell roost's events from anything else on a shared JetStream."""
+
+
+def absolute_source(source: str) -> str:
+    """``source`` as the bus carries it: an absolute URI (unchanged if it already is one)."""
+    if source.startswith("/"):
+        return _URI_SCHEME + source
+    return source
+
 
 # -- the data plane, as the control plane drives it ---------------------------------------------
 REVISION_STARTED = PREFIX + "revision.started"
@@ -70,6 +86,23 @@ BUILD = PREFIX + "build."
 """+ the build's state at the end (succeeded, failed, cancelled)."""
 BUILD_STARTED = BUILD + "started"
 BUILD_CANCEL_REQUESTED = BUILD + "cancel_requested"
+
+# -- scans -------------------------------------------------------------------------------------
+SCAN_COMPLETED = PREFIX + "scan.completed"
+SCAN_VULNERABILITY_FOUND = PREFIX + "scan.vulnerability_found"
+
+# -- the event bus: triggers, deliveries, the dead-letter queue, loop guards -------------------
+EVENTS = PREFIX + "events."
+DELIVERY_DEAD_LETTERED = EVENTS + "delivery.dead_lettered"
+"""A delivery exhausted its trigger's retry policy and is in the dead-letter queue."""
+DLQ_GROWING = EVENTS + "dlq.growing"
+"""The dead-letter queue got deeper than it was: someone must look (``roost events dlq``)."""
+DLQ_REPLAYED = EVENTS + "dlq.replayed"
+DLQ_PURGED = EVENTS + "dlq.purged"
+TRIGGER_SUSPENDED = EVENTS + "trigger.suspended"
+"""A loop guard (chain depth, rate limit, cooldown) stopped a trigger; data says which and why."""
+TRIGGER_RESUMED = EVENTS + "trigger.resumed"
+ACTION_COMPLETED = EVENTS + "action.completed"
 
 _LEGACY_PREFIX = "roost."
 """Types recorded before the one prefix: the same name without ``dev.``."""

@@ -52,8 +52,11 @@ def canonical(
     datacontenttype: str | None,
     data: Any,
     actor: str | None,
+    extensions: dict[str, Any] | None = None,
 ) -> bytes:
-    """The bytes an event's hash covers."""
+    """The bytes an event's hash covers. ``extensions`` (causation/correlation ids, added with
+    the event bus) are covered only when an event has them, so every older event's canonical
+    form, and so its hash, stays what it was."""
     envelope = {
         "specversion": CLOUDEVENTS_SPECVERSION,
         "id": id,
@@ -65,6 +68,8 @@ def canonical(
         "data": data,
         "actor": actor,
     }
+    if extensions is not None:
+        envelope["extensions"] = extensions
     text = json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8")
 
@@ -150,6 +155,7 @@ def verify(db: Database, *, expect: str | None = None, key: bytes | None = None)
             datacontenttype=row.datacontenttype,
             data=row.data,
             actor=row.actor,
+            extensions=row.extensions,
         )
         if seal(row.prev_hash, content) != row.hash:
             return _broken(

@@ -8,7 +8,7 @@ SQLite's LIKE ignores case and treats ``_`` and ``%`` as wildcards).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from roost.clock import Clock
 from roost.store._checks import json_value, require_aware, require_text
+from roost.store.causation import current as current_cause
 from roost.store.chaining import (
     ChainReport,
     canonical,
@@ -30,6 +31,7 @@ from roost.store.connecting import Database
 from roost.store.errors import NotFound
 from roost.store.fencing import check_fence
 from roost.store.ids import new_id
+from roost.store.outbox import Doorbell, envelope_of, insert_outbox
 from roost.store.records import EventRecord, Fence
 from roost.store.resolving import resolve_id
 from roost.store.tables import events
@@ -40,9 +42,10 @@ JSON_CONTENT_TYPE = "application/json"
 class Events:
     """The ``events`` table."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, doorbell: Doorbell | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._doorbell = doorbell
 
     def append(
         self,
@@ -55,7 +58,11 @@ class Events:
         fence: Fence | None = None,
     ) -> EventRecord:
         """Record an event (id generated, time from the store's clock). ``data`` must be
-        JSON-serialisable; it is stored with datacontenttype ``application/json``."""
+        JSON-serialisable; it is stored with datacontenttype ``application/json``.
+
+        The event is put on the bus (the outbox) in the same transaction, carrying the
+        causation/correlation attributes of the automation recording it, if one is
+        (:mod:`roost.store.causation`)."""
         require_text(type, "event type", max_length=200)
         require_text(source, "event source", max_length=500)
         if subject is not None:
@@ -66,7 +73,35 @@ class Events:
         with self._db.writing() as conn:
             check_fence(conn, fence)
             prev_hash = lock_and_read_head(conn)
-            return self._insert(conn, prev_hash, type, source, subject, payload, actor)
+            record = self._insert(conn, prev_hash, type, source, subject, payload, actor)
+        self._ring()
+        return record
+
+    def append_many(
+        self, items: Sequence[tuple[str, str, str | None, Any]], *, actor: str | None = None
+    ) -> builtins.list[EventRecord]:
+        """Record several events ``(type, source, subject, data)`` in one transaction (one
+        chain lock, one commit): what a burst of events costs instead of one commit each."""
+        payloads = []
+        for type_, source, subject, data in items:
+            require_text(type_, "event type", max_length=200)
+            require_text(source, "event source", max_length=500)
+            if subject is not None:
+                require_text(subject, "event subject", max_length=500)
+            payloads.append(None if data is None else json_value(data, "event data"))
+        records: list[EventRecord] = []
+        with self._db.writing() as conn:
+            prev_hash = lock_and_read_head(conn)
+            for (type_, source, subject, _), payload in zip(items, payloads, strict=True):
+                record = self._insert(conn, prev_hash, type_, source, subject, payload, actor)
+                prev_hash = str(record.hash)
+                records.append(record)
+        self._ring()
+        return records
+
+    def _ring(self) -> None:
+        if self._doorbell is not None:
+            self._doorbell.ring()
 
     def append_checkpoint(
         self, sign: Callable[[str, int], dict[str, Any]], *, source: str, actor: str | None
@@ -77,7 +112,9 @@ class Events:
             prev_hash = lock_and_read_head(conn)
             count = int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one())
             payload = json_value(sign(prev_hash, count), "checkpoint data")
-            return self._insert(conn, prev_hash, CHECKPOINT_TYPE, source, None, payload, actor)
+            record = self._insert(conn, prev_hash, CHECKPOINT_TYPE, source, None, payload, actor)
+        self._ring()
+        return record
 
     def _insert(
         self,
@@ -91,6 +128,8 @@ class Events:
     ) -> EventRecord:
         # The store keeps microseconds on both backends: seal what will read back.
         now = self._clock.now()
+        cause = current_cause()
+        extensions = None if cause is None else cause.extensions()
         fields: dict[str, Any] = {
             "id": new_id(now),
             "source": source,
@@ -103,10 +142,17 @@ class Events:
         }
         row = conn.execute(
             sa.insert(events)
-            .values(**fields, prev_hash=prev_hash, hash=seal(prev_hash, canonical(**fields)))
+            .values(
+                **fields,
+                extensions=extensions,
+                prev_hash=prev_hash,
+                hash=seal(prev_hash, canonical(**fields, extensions=extensions)),
+            )
             .returning(*events.c)
         ).one()
-        return EventRecord(**row._mapping)
+        record = EventRecord(**row._mapping)
+        insert_outbox(conn, [envelope_of(record)], now=now)
+        return record
 
     def head(self) -> tuple[str, int]:
         """The newest event's hash (the chain's head, ``GENESIS`` when empty) and the count."""

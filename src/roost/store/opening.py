@@ -11,10 +11,12 @@ from roost.clock import Clock, RealClock
 from roost.store.applied import AppliedProjects
 from roost.store.builds import Builds
 from roost.store.connecting import Database
+from roost.store.deliveries import Deliveries
 from roost.store.environments import Environments
 from roost.store.events import Events
 from roost.store.leases import Leases
 from roost.store.migrating import migrate
+from roost.store.outbox import Doorbell, Outbox
 from roost.store.releases import Releases
 from roost.store.rollouts import Rollouts
 from roost.store.urls import Dialect, resolve_url
@@ -33,6 +35,8 @@ class Store:
     environments: Environments
     builds: Builds
     applied: AppliedProjects
+    outbox: Outbox
+    deliveries: Deliveries
 
     def __init__(self, db: Database, *, clock: Clock, schema_revision: str) -> None:
         self._db = db
@@ -40,11 +44,14 @@ class Store:
         self.schema_revision = schema_revision
         self.releases = Releases(db, clock)
         self.rollouts = Rollouts(db, clock)
-        self.events = Events(db, clock)
+        doorbell = Doorbell()
+        self.events = Events(db, clock, doorbell)
         self.leases = Leases(db, clock)
         self.environments = Environments(db, clock)
         self.builds = Builds(db, clock)
         self.applied = AppliedProjects(db, clock)
+        self.outbox = Outbox(db, clock, doorbell)
+        self.deliveries = Deliveries(db, clock)
 
     @property
     def url(self) -> str:

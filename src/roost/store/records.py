@@ -91,6 +91,9 @@ class EventRecord:
     # Links in the tamper-evident chain (see roost.store.chaining); not CloudEvents attributes.
     prev_hash: str | None = None
     hash: str | None = None
+    extensions: dict[str, Any] | None = None
+    """CloudEvents extension attributes beyond ``actor``: ``correlationid``, ``causationid``,
+    ``chaindepth`` for an event an automation caused (see :mod:`roost.store.causation`)."""
 
     @property
     def specversion(self) -> str:
@@ -111,6 +114,8 @@ class EventRecord:
             "actor": self.actor,
         }
         envelope.update({key: value for key, value in optional.items() if value is not None})
+        if self.extensions:
+            envelope.update(self.extensions)
         if self.data is not None:
             envelope["data"] = self.data
         return envelope

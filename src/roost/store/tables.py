@@ -143,6 +143,9 @@ events = sa.Table(
     # The hash chain (see roost.store.chaining): NULL only on a row added around roost.
     sa.Column("prev_hash", sa.String(64), nullable=True),
     sa.Column("hash", sa.String(64), nullable=True),
+    # CloudEvents extension attributes beyond ``actor`` (causation/correlation ids, chain
+    # depth); NULL for an event without any, which keeps older events' hashes unchanged.
+    sa.Column("extensions", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("uq_events_prev_hash", "prev_hash", unique=True),
     sa.Index("ix_events_type_time", "type", "time"),
     sa.Index("ix_events_subject_time", "subject", "time"),
@@ -234,4 +237,84 @@ applied_projects = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("applied_by", sa.String(200), nullable=False),
     sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+# The event bus (see roost.store.outbox and roost.events).
+# The transactional outbox: one row per published event, written in the same transaction as the
+# event's row in ``events``, so an event is on the bus exactly when it is in the log. ``seq``
+# is assigned under the event log's append lock, so seq order is commit order and a consumer
+# can keep a single position (no later row ever appears below a position already read).
+event_outbox = sa.Table(
+    "event_outbox",
+    metadata,
+    sa.Column("seq", BigAutoId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("type", sa.String(200), nullable=False),
+    sa.Column("envelope", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# How far each consumer of the outbox has come (a trigger, the JetStream relay).
+bus_cursors = sa.Table(
+    "bus_cursors",
+    metadata,
+    sa.Column("consumer", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per (trigger, event): the unit of at-least-once delivery, its retry state and, once
+# the retry policy gives up, its place in the dead-letter queue (state ``dead``).
+event_deliveries = sa.Table(
+    "event_deliveries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("trigger", sa.String(100), nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(200), nullable=False),
+    sa.Column("envelope", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("correlation_id", sa.String(40), nullable=False),
+    sa.Column("causation_id", sa.String(40), nullable=True),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.UniqueConstraint("trigger", "event_id"),
+    sa.Index("ix_event_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    sa.Index("ix_event_deliveries_event_id", "event_id"),
+    sa.Index("ix_event_deliveries_correlation_id", "correlation_id"),
+    sa.Index("ix_event_deliveries_trigger_created_at", "trigger", "created_at"),
+)
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", BigAutoId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "delivery_id",
+        sa.String(40),
+        sa.ForeignKey("event_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Index("ix_delivery_attempts_delivery_id_id", "delivery_id", "id"),
+)
+
+# Triggers a loop guard suspended (and why); a row without suspended_at is a resumed trigger.
+trigger_states = sa.Table(
+    "trigger_states",
+    metadata,
+    sa.Column("trigger", sa.String(100), primary_key=True),
+    sa.Column("suspended_at", UTCDateTime, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
