@@ -110,9 +110,17 @@ def test_two_environments_of_one_service_never_meet(tmp_path: Path) -> None:
             assert staging_counts["total"] == 5  # the 503 before the weights, then 4
             assert staging_counts["classes"]["2xx"] == 4
             metrics = agent.render_metrics().decode()
-            line = 'roost_requests_total{{code_class="2xx",environment="{}",revision="web-r1",'
+            line = (
+                'roost_requests_total{{code="2xx",code_class="2xx",environment="{}",'
+                'revision="web-r1",'
+            )
             assert line.format("dev") + 'service="web"} 1.0' in metrics
             assert line.format("staging") + 'service="web"} 4.0' in metrics
+            # A started revision is exported at zero before its first request (increase()
+            # then counts that request), in its own environment only.
+            fresh = 'code="5xx",code_class="5xx",environment="{}",revision="web-r2",'
+            assert "roost_requests_total{" + fresh.format("dev") + 'service="web"} 0.0' in metrics
+            assert 'environment="staging",revision="web-r2"' not in metrics
 
             # One port, one environment.
             with pytest.raises(AgentError, match=f"port {dev} is 'web''s listener in dev"):

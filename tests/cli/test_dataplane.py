@@ -113,8 +113,8 @@ def test_up_serves_through_the_router_and_weights_move_traffic(project: Path) ->
 
     metrics = httpx.get(_json(project / ".roost" / "agent" / "agent.json")["url"] + "/metrics")
     assert (
-        'roost_requests_total{code_class="2xx",environment="dev",revision="hello-r2",service="hello"}'
-        in (metrics.text)
+        'roost_requests_total{code="2xx",code_class="2xx",environment="dev",'
+        'revision="hello-r2",service="hello"}' in (metrics.text)
     )
 
     query = roost(

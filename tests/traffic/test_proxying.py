@@ -306,13 +306,16 @@ def test_telemetry_counts_per_revision_and_class(backend, stack) -> None:
             assert 0 < p50 < 1
             metrics = s.recorder.render_metrics().decode()
             assert (
-                'roost_requests_total{code_class="2xx",revision="v1",service="web"} 6.0' in metrics
+                'roost_requests_total{code="2xx",code_class="2xx",revision="v1",service="web"} 6.0'
+                in metrics
             )
             assert (
-                'roost_requests_total{code_class="4xx",revision="v1",service="web"} 3.0' in metrics
+                'roost_requests_total{code="4xx",code_class="4xx",revision="v1",service="web"} 3.0'
+                in metrics
             )
             assert (
-                'roost_requests_total{code_class="5xx",revision="v2",service="web"} 2.0' in metrics
+                'roost_requests_total{code="5xx",code_class="5xx",revision="v2",service="web"} 2.0'
+                in metrics
             )
             assert (
                 'roost_request_duration_seconds_count{revision="v2",service="web"} 3.0' in metrics

@@ -112,6 +112,7 @@ class Scope:
         # Adopt first, listen last: no connection is accepted before its replicas are known.
         adopted = await self.runtime.adopt()
         for status in adopted:
+            self.recorder.known(status.service, status.revision)
             await self._endpoints_changed(status.service, status.revision, status.ready_endpoints)
         await _adopted_ready(self.runtime, timeout=ADOPTED_READY_TIMEOUT)
         for service, port in list(self.saved.listen.items()):
@@ -190,6 +191,7 @@ class Scope:
                 hint="PUT /v1/environments/{environment}/services/{service}/listener first",
             )
         status = await self.runtime.start(spec)
+        self.recorder.known(spec.service, spec.revision)
         routes = await self.router.routes(spec.service)
         if spec.revision not in routes.revisions:
             # Known to the router at weight 0 straight away: reachable by header for checks.

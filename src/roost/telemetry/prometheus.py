@@ -9,6 +9,15 @@ custom collector): prometheus-client's own ``Counter``/``Histogram`` take a lock
 buckets in Python on every request, which on the proxy's hot path cost more than the rest of
 the bookkeeping together. Counters are cumulative since the recorder was created; a restart
 resets them, which Prometheus' ``rate()`` handles.
+
+Every status class of a known revision is exported from the start, at zero (:meth:`known` is
+called when a revision starts or is adopted): ``increase()`` and ``rate()`` only count what
+happens *after* a series' first sample, so a class that first appeared with its first request
+would lose that request. The status is labelled ``code`` (the label name Prometheus'
+instrumentation conventions and client libraries use, so ``code=~"5.."`` selectors and
+``sum by (code)`` dashboards work) and, as before, ``code_class``; both hold the class (``2xx`` …
+``5xx``, ``error`` for no response). roost counts classes, not single statuses: that is what
+keeps the series few enough to start them all at zero.
 """
 
 from __future__ import annotations
@@ -69,6 +78,11 @@ class PrometheusMetrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
 
+    def known(self, service: str, revision: str) -> None:
+        """Export ``revision``'s series (every status class at zero) before its first request."""
+        if (service, revision) not in self._series:
+            self._series[(service, revision)] = _Counts()
+
     def observe(self, service: str, revision: str, status: int, latency: float) -> None:
         """Count one request with ``status`` that took ``latency`` seconds."""
         counts = self._series.get((service, revision))
@@ -113,8 +127,9 @@ def _families(sources: list[PrometheusMetrics]) -> Iterator[Metric]:
     first: tuple[str, ...] = ("environment",) if scoped else ()
     requests = CounterMetricFamily(
         "roost_requests",
-        "Requests proxied, by service, revision and status class (error: no response).",
-        labels=(*first, "service", "revision", "code_class"),
+        "Requests proxied, by service, revision and status class (code and code_class: 2xx to "
+        "5xx, error for no response).",
+        labels=(*first, "service", "revision", "code", "code_class"),
     )
     duration = HistogramMetricFamily(
         "roost_request_duration_seconds",
@@ -124,9 +139,9 @@ def _families(sources: list[PrometheusMetrics]) -> Iterator[Metric]:
     for source in sources:
         scope = [source.environment or ""] if scoped else []
         for (service, revision), counts in sorted(source._series.items()):
+            # Zeros included: see the module docstring.
             for name, value in zip(CODE_CLASSES, list(counts.classes), strict=True):
-                if value:
-                    requests.add_metric([*scope, service, revision, name], value)
+                requests.add_metric([*scope, service, revision, name, name], value)
             cumulative = 0
             buckets = []
             for le, value in zip(_LE, list(counts.buckets), strict=True):

@@ -45,6 +45,10 @@ class Recorder:
         self.metrics.observe(service, revision, status, latency_seconds)
         self.store.add(service, revision, status, latency_seconds, at=at)
 
+    def known(self, service: str, revision: str) -> None:
+        """A revision now exists: export its counters at zero before its first request."""
+        self.metrics.known(service, revision)
+
     def forget(self, service: str, revision: str) -> None:
         """Stop exporting a removed revision to Prometheus (its history stays in the store)."""
         self.metrics.forget(service, revision)
