@@ -55,10 +55,44 @@ def test_list_inspect_push_pull_and_replicate(
         "artifacts", "pull", f"{second_registry.host}/eu/web:v1", "--project", str(other)
     )
     assert code == 0, err
-    assert f"pulled {digest} as web:v1" in out
+    assert f"pulled {digest} as eu/web:v1" in out
     blobs = sorted((project / ".roost/artifacts/blobs/sha256").iterdir())
     pulled = sorted((other / ".roost/artifacts/blobs/sha256").iterdir())
     assert [p.read_bytes() for p in pulled] == [p.read_bytes() for p in blobs]
+
+
+def test_pull_keeps_the_repository_path(
+    project: Path, registry: RegistryServer, tmp_path: Path
+) -> None:
+    code, _, err = _cli(
+        "artifacts", "push", "web:v1", f"{registry.host}/audit/made:v1", "--project", str(project)
+    )
+    assert code == 0, err
+    other = tmp_path / "other"
+    other.mkdir()
+    code, out, err = _cli(
+        "artifacts", "pull", f"{registry.host}/audit/made:v1", "--project", str(other)
+    )
+    assert code == 0, err
+    assert " as audit/made:v1 " in out
+    code, out, err = _cli("artifacts", "list", "--project", str(other))
+    assert code == 0, err
+    assert "audit/made:v1" in out
+    code, out, err = _cli("artifacts", "inspect", "audit/made:v1", "--project", str(other))
+    assert code == 0, err
+    # a deeper path, and --tag still wins
+    code, _, err = _cli(
+        "artifacts", "push", "web:v1", f"{registry.host}/a/b/c:v2", "--project", str(project)
+    )
+    assert code == 0, err
+    code, out, err = _cli("artifacts", "pull", f"{registry.host}/a/b/c:v2", "--project", str(other))
+    assert code == 0, err
+    assert " as a/b/c:v2 " in out
+    code, out, err = _cli(
+        "artifacts", "pull", f"{registry.host}/a/b/c:v2", "-t", "mine:v2", "--project", str(other)
+    )
+    assert code == 0, err
+    assert " as mine:v2 " in out
 
 
 def _free_port() -> int:

@@ -77,7 +77,9 @@ def pull(
     tags: tuple[str, ...] | None = None,
     progress: Progress = _quiet,
 ) -> Transfer:
-    """Pull ``source`` into ``layout`` and tag it (default: ``<last name part>:<tag>``).
+    """Pull ``source`` into ``layout`` and tag it (default: its repository path and tag without
+    the registry host, ``127.0.0.1:5000/audit/made:v1`` → ``audit/made:v1``, as docker and
+    podman name a pulled image: two repositories ending in the same word stay apart).
 
     Every blob and the manifest are verified against their digests before anything is
     committed; on :class:`DigestMismatch` the layout is left untouched.
@@ -88,7 +90,7 @@ def pull(
     data, media_type, digest = client.get_manifest(source.name, reference)
     manifest = parse_manifest(data, what=str(source))
     if tags is None:
-        tags = (f"{source.name.rsplit('/', 1)[-1]}:{source.tag}",) if source.tag else ()
+        tags = (f"{source.name}:{source.tag}",) if source.tag else ()
     tags = tuple(parse_tag(tag) for tag in tags)
     copied = skipped = size = 0
     with layout.staging() as stage:

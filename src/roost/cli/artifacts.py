@@ -146,7 +146,12 @@ def push(
 def pull(
     source: Annotated[str, typer.Argument(help="REGISTRY/NAME:TAG or REGISTRY/NAME@DIGEST.")],
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Local tag (default: NAME:TAG).")
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            "-t",
+            help="Local tag (default: NAME:TAG, NAME with its whole repository path).",
+        ),
     ] = None,
     project: ProjectOpt = None,
     timeout: TimeoutOpt = 30.0,
