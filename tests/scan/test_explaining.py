@@ -33,7 +33,11 @@ def test_transitive_findings_with_every_path_and_the_fix(result: ScanResult) -> 
         ("boto3", "s3transfer", "botocore", "urllib3"),
     )
     assert redos.fixed == "1.26.5"
-    assert redos.advice == "pin urllib3>=1.26.5: every package that requires it allows 1.26.5"
+    # what the metadata allows, naming who declares it; not a claim that it works
+    assert redos.advice == (
+        "pin urllib3>=1.26.5 (allowed by the declared requirements of botocore 1.29.0, "
+        "requests 2.31.0; metadata only, not a test that they work with it)"
+    )
     # The only fix is 2.5.0, which botocore's urllib3<1.27 excludes: boto3 has to move.
     redirects = by_id["GHSA-pq67-6m6q-mj2v"]
     assert redirects.severity.label == "medium 6.3"  # CVSS v4

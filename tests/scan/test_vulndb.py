@@ -39,17 +39,27 @@ def test_import_a_folder_and_look_up_by_normalized_name(db: VulnDB) -> None:
 
 def test_import_is_idempotent_and_an_older_copy_does_not_win(db: VulnDB, tmp_path: Path) -> None:
     again = db.import_path(OSV, now=NOW)
-    assert (again.added, again.updated, again.unchanged) == (0, 12, 0)
+    # identical records are unchanged, not "updated"
+    assert (again.added, again.updated, again.unchanged, again.older) == (0, 0, 12, 0)
     old = json.loads((OSV / "GHSA-q2q7-5pp4-w6pg.json").read_text())
     old["modified"] = "2021-06-01T00:00:00Z"
     old["summary"] = "an older text"
     (tmp_path / "old.json").write_text(json.dumps(old))
     report = db.import_path(tmp_path / "old.json", now=NOW)
-    assert report.unchanged == 1
+    assert (report.older, report.unchanged, report.updated) == (1, 0, 0)
     stored = db.get("GHSA-q2q7-5pp4-w6pg")
     assert stored is not None
     assert stored.summary != "an older text"
     assert db.info().records == 12
+    # the same modified time with other content is a correction: updated
+    fixed = json.loads((OSV / "GHSA-q2q7-5pp4-w6pg.json").read_text())
+    fixed["summary"] = "a corrected text"
+    (tmp_path / "fixed.json").write_text(json.dumps(fixed))
+    corrected = db.import_path(tmp_path / "fixed.json", now=NOW)
+    assert (corrected.updated, corrected.unchanged) == (1, 0)
+    stored = db.get("GHSA-q2q7-5pp4-w6pg")
+    assert stored is not None
+    assert stored.summary == "a corrected text"
 
 
 def test_all_zip_with_a_corrupt_member_and_a_malformed_record(tmp_path: Path) -> None:

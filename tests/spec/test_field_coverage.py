@@ -102,6 +102,8 @@ EXERCISED: dict[str, str] = {
     "test_transitive_finding_blocks_production_until_waived",
     "environments.*.scan.fail_on": "tests/scan/test_release_gate.py::"
     "test_the_gate_skips_environments_without_a_threshold_and_audits_overrides",
+    "environments.*.scan.unknown": "tests/scan/test_reports.py::"
+    "test_unknown_severity_follows_the_explicit_rule",
     # Services.
     "services[].name": T_DATAPLANE,
     "services[].command": T_DATAPLANE,

@@ -134,6 +134,7 @@ def scan(
     """Scan for known vulnerabilities, with dependency paths and fixes."""
     from roost.scan import judge, load_subject, save_result
     from roost.scan import scan as run_scan
+    from roost.scan.policy import threshold_text, warning_text
     from roost.scan.report import to_json, to_sarif, to_vex
 
     if format_ not in ("table", "json", "sarif", "vex"):
@@ -172,6 +173,9 @@ def scan(
         )
         for warning in result.warnings:
             err_console.print(f"roost: warning: {warning}", markup=False)
+        unknown = warning_text(verdict)
+        if unknown is not None:
+            err_console.print(f"roost: warning: {unknown}", markup=False)
         if format_ == "table":
             _table(result, verdict, output)
         else:
@@ -179,8 +183,8 @@ def scan(
             _write(json.dumps(render(result, verdict), indent=2), output)
     if not verdict.passed:
         err_console.print(
-            f"roost: {environment} refuses this: {len(verdict.blocking)} unwaived finding(s) at "
-            f"or above {verdict.fail_on}",
+            f"roost: {environment} refuses this: {len(verdict.blocking)} unwaived finding(s) "
+            f"{threshold_text(verdict)}",
             markup=False,
         )
         raise typer.Exit(EXIT_FAILURE)
@@ -202,6 +206,7 @@ def _table(result: Any, verdict: Any, output: Path | None) -> None:
             + f"\n  fix: {r['advice']}"
             for r in shown
         ]
+        lines += [f"summary: {p.text}" for p in result.packages]
         _write("\n".join(lines), output)
         return
     table = Table(title=title, title_justify="left", show_lines=True)
@@ -219,6 +224,8 @@ def _table(result: Any, verdict: Any, output: Path | None) -> None:
             row["status"],
         )
     console.print(table)
+    for package in result.packages:
+        console.print(f"{package.text}", markup=False, soft_wrap=True)
 
 
 @contextmanager
@@ -245,7 +252,8 @@ def _report(report: ImportReport) -> None:
         err_console.print(f"roost: warning: {warning}", markup=False)
     console.print(
         f"imported {report.read} records from {report.source}: {report.added} new, "
-        f"{report.updated} updated, {report.unchanged} older than stored"
+        f"{report.updated} updated, {report.unchanged} unchanged"
+        + (f", {report.older} older than stored" if report.older else "")
         + (f", {report.skipped} skipped" if report.skipped else ""),
         markup=False,
         soft_wrap=True,

@@ -140,6 +140,14 @@ def match_record(
     and whether the version could not be compared with some range (unparseable)."""
     if record.withdrawn is not None:
         return None, False
+    return ranges_match(record, name=name, version=version, ecosystem=ecosystem)
+
+
+def ranges_match(
+    record: Record, *, name: str, version: str, ecosystem: str = "PyPI"
+) -> tuple[Match | None, bool]:
+    """Like :func:`match_record`, withdrawn or not: whether the record's ranges include the
+    version (what a withdrawn record *would* have said, worth a warning only then)."""
     package = normalize_name(ecosystem, name)
     entries = entries_for(record, ecosystem, package)
     unparseable = False
@@ -165,6 +173,12 @@ def _fixes(matches: Sequence[Match]) -> tuple[list[str], str | None]:
                     if event.last_affected:
                         last = event.last_affected
     return fixes, last
+
+
+def package_upgrade(matches: Sequence[Match]) -> str | None:
+    """The one version that clears every advisory in ``matches`` (all about one installed
+    package), or None when no fixed version does."""
+    return smallest_upgrade(matches)[0] if matches else None
 
 
 def smallest_upgrade(matches: Sequence[Match]) -> tuple[str | None, list[str], str | None]:
@@ -238,21 +252,31 @@ def _clusters(group: list[Match]) -> list[list[Match]]:
     return list(clusters.values())
 
 
+def severity_inputs(
+    record: Record, entries: Sequence[Affected] | None = None
+) -> tuple[list[str], list[str]]:
+    """The CVSS vectors and severity words of ``record`` (its own, and those of ``entries``,
+    default every affected entry), for :func:`~roost.scan.severity.best_score`."""
+    vectors = [s.score for s in record.severity if s.type.startswith("CVSS")]
+    for entry in record.affected if entries is None else entries:
+        vectors += [s.score for s in entry.severity if s.type.startswith("CVSS")]
+    specific = record.database_specific or {}
+    words = [specific["severity"]] if isinstance(specific.get("severity"), str) else []
+    return vectors, words
+
+
 def _finding(cluster: list[Match]) -> Finding:
     record_ids = {m.record.id for m in cluster}
     ids = set(record_ids)
     for match in cluster:
         ids.update(match.record.aliases)
     primary = _primary(ids, record_ids)
-    vectors = []
-    words = []
+    vectors: list[str] = []
+    words: list[str] = []
     for match in cluster:
-        vectors += [s.score for s in match.record.severity if s.type.startswith("CVSS")]
-        for entry in match.entries:
-            vectors += [s.score for s in entry.severity if s.type.startswith("CVSS")]
-        specific = match.record.database_specific or {}
-        if isinstance(specific.get("severity"), str):
-            words.append(specific["severity"])
+        more_vectors, more_words = severity_inputs(match.record, match.entries)
+        vectors += more_vectors
+        words += more_words
     upgrade, fixes, last = smallest_upgrade(cluster)
     main = next(m for m in cluster if m.record.id == primary)
     summary = main.record.title or next((m.record.title for m in cluster if m.record.title), "")

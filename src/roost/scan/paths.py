@@ -5,8 +5,11 @@ cut; past :data:`MAX_PATHS` the rest is counted, not listed). The advice names t
 change that removes the finding:
 
 - a top-level requirement: upgrade it to the fixed version;
-- a transitive one whose dependents all *allow* the fixed version (``urllib3>=1.21.1,<3``
-  admits 1.26.18): pin it (``urllib3>=1.26.18``) — nothing else needs to move;
+- a transitive one whose dependents' declared requirements all *allow* the fixed version
+  (``urllib3>=1.21.1,<3`` admits 1.26.18): pin it (``urllib3>=1.26.18``). The advice says that
+  the metadata allows it, naming the dependents, and no more: a requirement that admits a
+  version is not a test that the dependent works with it (Flask 1.1.2 declares
+  ``Werkzeug>=0.15`` and does not run on Werkzeug 2.3);
 - one that some dependent's requirement *excludes* (``botocore`` wants ``urllib3<1.27`` but the
   fix is 2.0.7): upgrade the top-level requirement that pulls that dependent in, since only a
   newer release of it can allow the fix. Which release does cannot be known offline, so the
@@ -88,12 +91,35 @@ def advise(inventory: Inventory, finding: Finding, paths: list[tuple[str, ...]])
             shown = inventory.components[parent].name if parent in inventory.components else parent
             blocked.setdefault(path[0], []).append(f"{shown} requires {name}{spec}")
     if not blocked:
-        return f"pin {name}>={fix}: every package that requires it allows {fix}"
+        allowed, _ = requirers(inventory, finding.package_key, fix)
+        return (
+            f"pin {name}>={fix} (allowed by the declared requirements of {', '.join(allowed)}; "
+            "metadata only, not a test that they work with it)"
+        )
     tops = ", ".join(
         f"{_name(inventory, top)} ({'; '.join(dict.fromkeys(reasons))})"
         for top, reasons in blocked.items()
     )
     return f"upgrade {tops} to a release that allows {name}>={fix}"
+
+
+def requirers(
+    inventory: Inventory, key: str, version: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The installed packages whose declared requirement on ``key`` admits ``version`` (as
+    ``Flask 1.1.2``), and the requirements that exclude it (``botocore requires
+    urllib3<1.27``)."""
+    allowed, excluded = [], []
+    target = _name(inventory, key)
+    for parent in sorted(inventory.parents().get(key, ())):
+        item = inventory.components.get(parent)
+        shown = f"{item.name} {item.version}" if item is not None else parent
+        spec = inventory.children(parent).get(key, "")
+        if spec and _allows(spec, version) is False:
+            excluded.append(f"{_name(inventory, parent)} requires {target}{spec}")
+        else:
+            allowed.append(shown)
+    return tuple(allowed), tuple(excluded)
 
 
 def _name(inventory: Inventory, key: str) -> str:

@@ -4,7 +4,8 @@ A pure function of the findings, the project's waivers, the environment's thresh
 time: :func:`judge`. A waiver matches a finding by advisory id or any alias, and optionally by
 package. A waiver past its expiry stops waiving — the finding counts again, and the verdict
 says which rule expired when, so a refusal explains why yesterday's deploy passed and today's
-does not.
+does not. A finding of unknown severity (no score anywhere) follows the environment's explicit
+``unknown`` rule — fail, warn or ignore — instead of being ranked as if its severity were known.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 
 from roost.scan.findings import Finding
 from roost.scan.osv import normalize_name
-from roost.scan.severity import gate_rank, rank
+from roost.scan.severity import rank
 from roost.spec.scans import EnvironmentScan, ScanIgnore
 
 
@@ -36,6 +37,11 @@ class Verdict:
     """Findings whose waiver has expired (they count again; also in blocking if severe)."""
     below: tuple[Finding, ...] = field(default=())
     """Unwaived findings under the threshold (or all of them without one)."""
+    unknown_rule: str = "fail"
+    """What unknown severity does here: fail, warn or ignore."""
+    warned: tuple[Finding, ...] = field(default=())
+    """Unwaived findings of unknown severity that do not block because the rule is ``warn``
+    (also in ``below``)."""
 
     @property
     def passed(self) -> bool:
@@ -67,7 +73,8 @@ def judge(
 ) -> Verdict:
     """The verdict on ``findings`` for an environment with ``settings`` at ``now``."""
     fail_on = settings.fail_on if settings is not None else None
-    blocking, waived, expired, below = [], [], [], []
+    unknown_rule = settings.unknown if settings is not None else "fail"
+    blocking, waived, expired, below, warned = [], [], [], [], []
     for finding in findings:
         matching = [r for r in rules if _matches(r, finding)]
         live = [r for r in matching if r.expires > now]
@@ -76,7 +83,16 @@ def judge(
             continue
         if matching:
             expired.append(Waived(finding, max(matching, key=lambda r: r.expires)))
-        if fail_on is not None and gate_rank(finding.severity.rating) >= rank(fail_on):
+        if fail_on is None:
+            below.append(finding)
+        elif finding.severity.rating == "unknown":
+            if unknown_rule == "fail":
+                blocking.append(finding)
+            else:
+                below.append(finding)
+                if unknown_rule == "warn":
+                    warned.append(finding)
+        elif rank(finding.severity.rating) >= rank(fail_on):
             blocking.append(finding)
         else:
             below.append(finding)
@@ -87,6 +103,29 @@ def judge(
         waived=tuple(waived),
         expired=tuple(expired),
         below=tuple(below),
+        unknown_rule=unknown_rule,
+        warned=tuple(warned),
+    )
+
+
+def threshold_text(verdict: Verdict) -> str:
+    """``at or above high`` (``… or of unknown severity`` when such findings block)."""
+    text = f"at or above {verdict.fail_on}"
+    if any(f.severity.rating == "unknown" for f in verdict.blocking):
+        text += " or of unknown severity (scan.unknown: fail)"
+    return text
+
+
+def warning_text(verdict: Verdict) -> str | None:
+    """What ``unknown: warn`` lets through, in one line (None when nothing)."""
+    if not verdict.warned:
+        return None
+    count = len(verdict.warned)
+    ids = ", ".join(f.id for f in verdict.warned[:5]) + (", …" if count > 5 else "")
+    return (
+        f"{count} finding{'' if count == 1 else 's'} of unknown severity "
+        f"{'does' if count == 1 else 'do'} not block {verdict.environment or 'here'} "
+        f"(scan.unknown: warn): {ids}"
     )
 
 

@@ -75,7 +75,9 @@ def to_json(result: ScanResult, verdict: Verdict | None = None) -> dict[str, Any
         data["policy"] = {
             "environment": verdict.environment,
             "fail_on": verdict.fail_on,
+            "unknown": verdict.unknown_rule,
             "passed": verdict.passed,
+            "warned": [f.id for f in verdict.warned],
             "blocking": [f.id for f in verdict.blocking],
             "waived": [
                 {

@@ -3,8 +3,8 @@
 Scores come from the ``cvss`` library (the FIRST formulas, v4 via its macro-vector lookup
 table). An advisory without a usable vector may still say how bad it is in words (GitHub's
 ``database_specific.severity``: LOW / MODERATE / HIGH / CRITICAL); that is used next. With
-neither, the rating is ``unknown`` — which a gate treats like ``medium`` (see
-:func:`gate_rank`): a missing score is not evidence that a bug is harmless.
+neither, the rating is ``unknown``, and the environment's scan policy says explicitly what that
+does (``unknown: fail|warn|ignore``, see :mod:`roost.scan.policy`).
 """
 
 from __future__ import annotations
@@ -48,11 +48,6 @@ class BadVector(ValueError):
 
 def rank(rating: str) -> int:
     return RATINGS.index(rating) if rating in RATINGS else RATINGS.index("unknown")
-
-
-def gate_rank(rating: str) -> int:
-    """The rank a policy threshold compares: ``unknown`` counts as ``medium``."""
-    return rank("medium") if rating == "unknown" else rank(rating)
 
 
 def rating_of_score(score: float) -> str:

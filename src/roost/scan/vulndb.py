@@ -9,7 +9,9 @@ Import takes a directory of ``*.json`` records (searched recursively), one ``.js
 OSV ``all.zip`` as published per ecosystem. A record that cannot be read — a corrupt zip member,
 JSON that does not parse, a document that is not an OSV record — is skipped with a warning
 naming the file; everything else is imported. Importing the same record again keeps the newer
-``modified`` one, so importing is idempotent and an old dump never overwrites a newer one.
+``modified`` one, so importing is idempotent and an old dump never overwrites a newer one; the
+report counts a record identical to the stored one as *unchanged* (and does not rewrite it),
+one with a newer ``modified`` or other content as *updated*, and an older one as *older*.
 
 ``sync`` downloads ``<base>/<ecosystem>/all.zip`` (the layout of OSV's public data dump) and
 imports it. The base URL is configurable (``ROOST_OSV_URL``), since the point of an offline
@@ -18,6 +20,7 @@ database is that it can come from a mirror or a USB stick too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -83,6 +86,9 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    """Identical to the stored record (not rewritten)."""
+    older: int = 0
+    """Older than the stored record (kept out)."""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -240,18 +246,23 @@ class VulnDB:
         return report
 
     @staticmethod
-    def _is_new(record: Record, known: dict[str, str], report: ImportReport) -> bool:
-        """Whether ``record`` should be written: new, or at least as recent as the stored one."""
+    def _is_new(record: Record, known: dict[str, tuple[str, str]], report: ImportReport) -> bool:
+        """Whether ``record`` should be written: new, more recent than the stored one, or as
+        recent but different (a correction published without a new ``modified``)."""
         modified = record.modified.isoformat()
+        body = _fingerprint(record.model_dump_json(exclude_none=True))
         before = known.get(record.id)
-        if before is not None and before > modified:
+        if before is not None and before[0] > modified:
+            report.older += 1
+            return False
+        if before is not None and before == (modified, body):
             report.unchanged += 1
             return False
         if before is None:
             report.added += 1
         else:
             report.updated += 1
-        known[record.id] = modified
+        known[record.id] = (modified, body)
         return True
 
     @staticmethod
@@ -259,11 +270,13 @@ class VulnDB:
         value = conn.execute(sa.select(_info.c.value).where(_info.c.key == key)).scalar()
         return None if value is None else str(value)
 
-    def _known(self) -> dict[str, str]:
+    def _known(self) -> dict[str, tuple[str, str]]:
         with self.engine.connect() as conn:
             return {
-                str(i): str(m)
-                for i, m in conn.execute(sa.select(_records.c.id, _records.c.modified))
+                str(i): (str(m), _fingerprint(str(b)))
+                for i, m, b in conn.execute(
+                    sa.select(_records.c.id, _records.c.modified, _records.c.body)
+                )
             }
 
     def _write(self, conn: sa.Connection, batch: list[Record], source: str) -> None:
@@ -375,6 +388,11 @@ def open_vulndb(root: Path, *, path: Path | None = None) -> VulnDB:
             f"{target} is not a roost vulnerability database ({exc.orig})",
             hint="remove it and import again",
         ) from None
+
+
+def _fingerprint(body: str) -> str:
+    # Bodies are stored as the model's own JSON dump, so equal records give equal text.
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:

@@ -19,8 +19,14 @@ class EnvironmentScan(SpecModel):
     fail_on: Rating | None = Field(
         default=None,
         description="Refuse deploys with an unwaived finding of this severity or worse "
-        "(low, medium, high, critical; a finding without a score counts as medium); "
-        "null: scan results do not gate this environment.",
+        "(low, medium, high, critical); null: scan results do not gate this environment.",
+    )
+    unknown: Literal["fail", "warn", "ignore"] = Field(
+        default="fail",
+        description="What an unwaived finding of unknown severity (no CVSS score or rating, "
+        "in its advisory or in the database's records of its aliases) does where fail_on is "
+        "set: fail (default: a missing score is no evidence that a bug is harmless), warn "
+        "(listed, does not block) or ignore.",
     )
 
 

@@ -28,6 +28,7 @@ from roost.scan import (
     save_result,
     scan,
 )
+from roost.scan.policy import threshold_text
 from roost.scan.subjects import artifact_subject
 from roost.store import ReleaseRecord
 
@@ -100,8 +101,8 @@ def refusal_message(what: str, env_name: str, verdict: Verdict) -> str:
     more = len(verdict.blocking) - len(shown)
     count = len(verdict.blocking)
     return (
-        f"{what} has {count} unwaived vulnerabilit{'y' if count == 1 else 'ies'} at or above "
-        f"{verdict.fail_on}, which {env_name} refuses: "
+        f"{what} has {count} unwaived vulnerabilit{'y' if count == 1 else 'ies'} "
+        f"{threshold_text(verdict)}, which {env_name} refuses: "
         + "; ".join(shown)
         + (f"; and {more} more" if more > 0 else "")
     )
