@@ -134,8 +134,15 @@ def _up(root: Path, *, reserve: bool) -> str:
     def ready() -> bool:
         import urllib.request
 
+        from roost._util.agentkeys import AgentKeys
+
         url = _json(agent_dir / "agent.json")["url"]
-        with urllib.request.urlopen(f"{url}/v1/state", timeout=10) as response:  # noqa: S310
+        # The agent answers its owner only: the credential comes from its key file.
+        request = urllib.request.Request(  # noqa: S310
+            f"{url}/v1/state",
+            headers={"authorization": AgentKeys.load(agent_dir).authorization()},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             hello = json.load(response)["environments"]["dev"]["services"]["hello"]
         return all(r["ready_replicas"] == r["desired_replicas"] > 0 for r in hello["revisions"])
 

@@ -90,7 +90,9 @@ def test_a_failing_service_shows_a_low_probe_sli(tmp_path: Path) -> None:
         try:
             app = create_agent_app(agent)
             async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://agent"
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://agent",
+                headers={"authorization": agent.keys.authorization()},
             ) as api:
 
                 async def sli() -> dict[str, Any]:

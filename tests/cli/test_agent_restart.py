@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import psutil
 import pytest
 from tests._canary import wait_for
@@ -25,6 +24,7 @@ from tests._load import LoadResult, run_load
 from tests._roost import REPO, kill_leftovers, roost
 
 from roost._util.processes import pid_alive
+from roost.control.dataplane.agents import AgentClient
 
 HELLO = REPO / "examples" / "hello"
 RATE = 200.0
@@ -57,8 +57,8 @@ def _up(root: Path, env: dict[str, str] | None = None) -> None:
 
 
 def _agent_state(root: Path) -> dict[str, object]:
-    url = _json(root / ".roost" / "agent" / "agent.json")["url"]
-    data = httpx.get(f"{url}/v1/state", timeout=10).json()
+    with AgentClient.for_project(root / ".roost" / "agent", timeout=10) as agent:
+        data = agent.state()
     assert isinstance(data, dict)
     return data
 

@@ -18,6 +18,8 @@ import httpx
 import pytest
 from tests._roost import REPO, kill_leftovers, roost
 
+from roost.control.dataplane.agents import AgentClient
+
 HELLO = REPO / "examples" / "hello"
 pytestmark = pytest.mark.timeout(360)
 
@@ -206,8 +208,8 @@ def test_kill_9_of_the_control_plane_drops_no_request_and_a_restart_adopts(
 
 def _ps_agent(root: Path) -> dict[str, object]:
     """The agent's own view of the first (only) environment."""
-    url = _json(root / ".roost" / "agent" / "agent.json")["url"]
-    data = httpx.get(f"{url}/v1/state", timeout=10).json()
+    with AgentClient.for_project(root / ".roost" / "agent", timeout=10) as agent:
+        data = agent.state()
     assert isinstance(data, dict)
     (scope,) = data["environments"].values()
     assert isinstance(scope, dict)

@@ -1,12 +1,24 @@
 """The agent's HTTP API: what the control plane calls, and ``/metrics`` for Prometheus.
 
-It listens on 127.0.0.1 only: the agent obeys whoever can reach it, so it must not be reachable
-from other machines. Writes that move traffic carry a fencing token (see :mod:`hosting`).
+The agent obeys only its control plane. It listens on 127.0.0.1 (not reachable from other
+machines; a TCP port, because Prometheus scrapes ``/metrics`` and the supervisor hands the
+listening socket from one agent generation to the next), where any local user can connect; so:
+
+* **Every call carries the agent's credential** (``Authorization: Bearer``, derived from
+  ``agent.key``, 0600, see :mod:`roost._util.agentkeys`), except ``/healthz`` and ``/metrics``,
+  which only read and reveal nothing secret (a version; request counts and latencies per
+  revision). The check is a middleware in front of every route, so a route added later is
+  protected without a word: only :data:`PUBLIC_PATHS` are not. No credential: 401.
+* **A fencing token must be signed by the control plane** (``fence``: an expiry and an HMAC
+  over environment, service, token and expiry with the fence key). A token without a valid,
+  unexpired signature is refused with 403 and never reaches the router or ``routes.json``: a
+  forged high token would otherwise lock every later leader out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -14,8 +26,10 @@ from fastapi import Body, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import roost
+from roost._util.agentkeys import FENCE_MAX_AHEAD
 from roost.agent.hosting import ENVIRONMENT_PATTERN, Agent, AgentError
 from roost.runtime import RevisionConflictError, RevisionNotFoundError, RevisionSpec
 from roost.runtime.logquery import LogQueryError, query_logs
@@ -37,9 +51,89 @@ class Scale(BaseModel):
     replicas: int = Field(ge=0, le=1000)
 
 
+class FenceSignature(BaseModel):
+    """The control plane's signature on a fencing token (see :mod:`roost._util.agentkeys`)."""
+
+    expires: int = Field(ge=0, description="Unix time after which the signature is void.")
+    signature: str = Field(min_length=1, max_length=128)
+
+
 class Weights(BaseModel):
     weights: dict[str, Annotated[int, Field(ge=0, le=100)]]
-    fencing_token: int | None = None
+    fencing_token: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    fence: FenceSignature | None = Field(
+        default=None, description="Required with a fencing token: the control plane's signature."
+    )
+
+
+PUBLIC_PATHS = frozenset({"/healthz", "/metrics"})
+"""What answers without the credential: reads that reveal nothing secret."""
+
+
+class RequireCredential:
+    """ASGI middleware: every request but :data:`PUBLIC_PATHS` carries the agent's credential,
+    or gets 401 before any route sees it."""
+
+    def __init__(self, app: ASGIApp, *, agent: Agent) -> None:
+        self.app = app
+        self.agent = agent
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if self.agent.keys.authorizes(header):
+            await self.app(scope, receive, send)
+            return
+        body = {
+            "error": "the agent obeys only its control plane: "
+            + ("wrong credential" if header else "this call needs the agent's credential"),
+            "hint": "run roost as the project's owner: the control plane and the CLI read the "
+            "credential from the agent's key file (.roost/agent/agent.key, mode 0600)",
+        }
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b'Bearer realm="roost-agent"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+def check_fence(agent: Agent, environment: str, service: str, body: Weights) -> None:
+    """Refuse (403) a fencing token the control plane did not sign for this weight change,
+    or whose signature has expired; no token at all is for the router to judge."""
+    token = body.fencing_token
+    if token is None:
+        return
+    now = int(agent.clock.now().timestamp())
+    fence = body.fence
+    if fence is None or not agent.keys.fence_signed(
+        fence.signature,
+        environment=environment,
+        service=service,
+        token=token,
+        expires=fence.expires,
+    ):
+        raise AgentError(
+            f"fencing token {token} is not signed by this agent's control plane; refused, "
+            "the router keeps its token",
+            status=403,
+            hint="weights move through the control plane (`roost weights`), which signs the "
+            "token of the lease it holds",
+        )
+    if not now <= fence.expires <= now + FENCE_MAX_AHEAD:
+        raise AgentError(
+            f"the signature on fencing token {token} expired at {fence.expires} (now {now}) "
+            "or is valid too far ahead; refused",
+            status=403,
+            hint="the control plane signs each call anew: check the machine's clock",
+        )
 
 
 class Preview(BaseModel):
@@ -60,6 +154,7 @@ def _error(status: int, message: str, hint: str | None = None) -> JSONResponse:
 
 def create_agent_app(agent: Agent) -> FastAPI:
     app = FastAPI(title="roost agent", version=roost.__version__, docs_url="/docs")
+    app.add_middleware(RequireCredential, agent=agent)
 
     @app.exception_handler(AgentError)
     async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
@@ -131,6 +226,7 @@ def create_agent_app(agent: Agent) -> FastAPI:
 
     @app.put(f"{ENV}/services/{{service}}/weights")
     async def weights(environment: Environment, service: str, body: Weights) -> dict[str, Any]:
+        check_fence(agent, environment, service, body)
         new = await agent.set_weights(
             environment, service, body.weights, fencing_token=body.fencing_token
         )

@@ -12,11 +12,14 @@ Wiring rules, each there for a reason:
 * Before the runtime sends SIGTERM, the agent drains the revision in the router, so requests in
   flight finish and no new ones arrive.
 * Weight changes carry the control plane's fencing token; the router refuses a stale one, so a
-  paused ex-leader cannot move traffic after a new leader took over.
+  paused ex-leader cannot move traffic after a new leader took over. Over the API a token counts
+  only with the control plane's signature (:mod:`api`): this class trusts its in-process caller.
 * Listen ports and weights are saved to ``routes.json`` after every change: a restarted agent
   listens on the same ports with the same split before the control plane says anything (a
   file from before environments is read as the default environment's, see
-  :mod:`routes_file`).
+  :mod:`routes_file`). The file is sealed with the agent's key (``agent.key``, see
+  :mod:`roost._util.agentkeys`) and checked when loaded: fencing tokens count only from a file
+  bearing the seal.
 * A restarted agent adopts the replicas left running and waits (briefly) for their readiness
   before it accepts a connection: a request queued in the listening socket meanwhile (see
   :mod:`handover`) then finds its replicas, instead of a 503.
@@ -30,15 +33,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from roost._util.agentkeys import AgentKeys
 from roost.agent.answers import sli_answer
 from roost.agent.handover import HandOver
 from roost.agent.routes_file import (
+    ENVIRONMENT,
+    ENVIRONMENT_PATTERN,
     LEGACY_DIR,
     SavedScope,
     environment_dir,
@@ -58,10 +63,6 @@ __all__ = ["DEFAULT_ENVIRONMENT", "ENVIRONMENT_PATTERN", "Agent", "AgentError"]
 
 DEFAULT_ENVIRONMENT = "default"
 """The environment an agent without a project file calls its first one."""
-
-ENVIRONMENT_PATTERN = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
-"""Environment names, as roost.yaml allows them: they become directory names here."""
-_ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
 
 
 class Agent:
@@ -88,6 +89,7 @@ class Agent:
         self.clock: Clock = clock if clock is not None else RealClock()
         self.default_environment = default_environment
         self.scopes: dict[str, Scope] = {}
+        self._keys: AgentKeys | None = None
         self._lock = asyncio.Lock()
         # Probe SLI outcomes: a store of their own (series per service and path).
         self.probes = SyntheticProber(
@@ -98,6 +100,14 @@ class Agent:
             port_of=self.listener_port,
             serving=self._serving,
         )
+
+    @property
+    def keys(self) -> AgentKeys:
+        """The secret shared with the control plane (``agent.key`` in the state directory,
+        created by the first agent): the API credential, the fence key, the routes seal."""
+        if self._keys is None:
+            self._keys = AgentKeys.ensure(self.state_dir)
+        return self._keys
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -111,7 +121,9 @@ class Agent:
                 self.probes.store.restore(snapshot)
             except Exception as exc:  # a damaged snapshot costs history, never the agent
                 log.warning("telemetry snapshot %s not restored: %s", snapshot, exc)
-        saved = load_routes(self.state_dir, default_environment=self.default_environment)
+        saved = load_routes(
+            self.state_dir, default_environment=self.default_environment, keys=self.keys
+        )
         legacy = self.state_dir / "runtime" / "revisions"
         if legacy.is_dir() and all(scope.dir != LEGACY_DIR for scope in saved.values()):
             # Replicas of an agent from before environments, without its routes.json: they are
@@ -163,7 +175,7 @@ class Agent:
 
     async def open_scope(self, environment: str) -> Scope:
         """The environment's data plane, set up (and started) on first use."""
-        if not _ENVIRONMENT.match(environment):
+        if not ENVIRONMENT.match(environment):
             raise AgentError(
                 f"not an environment name: {environment!r}",
                 hint='lowercase letters, digits and "-", starting with a letter',
@@ -190,7 +202,11 @@ class Agent:
         return scope
 
     def _save_routes(self) -> None:
-        save_routes(self.state_dir, {env: scope.saved for env, scope in self.scopes.items()})
+        save_routes(
+            self.state_dir,
+            {env: scope.saved for env, scope in self.scopes.items()},
+            keys=self.keys,
+        )
 
     def _probed(self, service: str) -> Scope | None:
         """The environment whose listener probes of ``service`` go to (see the module doc)."""

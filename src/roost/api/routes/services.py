@@ -91,7 +91,7 @@ def ps(request: Request, environment: EnvironmentName | None = None) -> dict[str
                 f"{h['renewed_at']}"
                 for h in heartbeats
             )
-            or AgentUnavailable.hint,
+            or exc.hint,
         ) from None
     state["heartbeats"] = heartbeats
     return state

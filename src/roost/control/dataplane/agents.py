@@ -3,6 +3,10 @@
 The agent writes ``agent.json`` (URL, pid) into the project's state directory when it listens;
 :func:`find_agent` reads it. Every error becomes :class:`AgentUnavailable` or
 :class:`AgentRefused` with a one-line message, never an httpx traceback.
+
+The agent obeys only its control plane: every call carries the credential derived from the
+agent's key (``agent.key``, 0600, readable by the project's owner only), and every fencing
+token is signed for the one weight change it goes with (see :mod:`roost._util.agentkeys`).
 """
 
 from __future__ import annotations
@@ -15,16 +19,24 @@ from urllib.parse import quote
 
 import httpx
 
+from roost._util.agentkeys import FENCE_TTL, AgentKeyError, AgentKeys
 from roost._util.files import read_json_object
+from roost.clock import Clock, RealClock
 from roost.control.dataplane.protocol import RevisionMetrics
 
 AGENT_FILE = "agent.json"
 
 
 class AgentUnavailable(Exception):
-    """No agent answers (not started, crashed, or its address is stale)."""
+    """No agent answers (not started, crashed, or its address is stale), or its credential
+    cannot be read."""
 
     hint = "start it with `roost up`"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
 
 
 class AgentRefused(Exception):
@@ -56,25 +68,48 @@ class AgentClient:
         self,
         url: str,
         *,
+        keys: AgentKeys,
         timeout: float = 30.0,
         environment: str | None = None,
+        clock: Clock | None = None,
         _http: httpx.Client | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.environment = environment
+        self.keys = keys
+        self.clock: Clock = clock if clock is not None else RealClock()
         self._owns = _http is None
-        self._http = _http or httpx.Client(base_url=self.url, timeout=timeout)
+        self._http = _http or httpx.Client(
+            base_url=self.url,
+            timeout=timeout,
+            headers={"authorization": keys.authorization()},
+            # The agent is on this machine: no proxy from the environment may see the credential.
+            trust_env=False,
+        )
 
     @classmethod
     def for_project(cls, state_dir: Path, *, timeout: float = 30.0) -> AgentClient:
+        """A client for the agent serving the project whose agent state is ``state_dir``,
+        with its credential; :class:`AgentUnavailable` when none runs or the credential cannot
+        be read (another user's project)."""
         url = find_agent(state_dir)
         if url is None:
             raise AgentUnavailable(f"no agent is running for this project ({state_dir})")
-        return cls(url, timeout=timeout)
+        try:
+            keys = AgentKeys.load(state_dir)
+        except AgentKeyError as exc:
+            raise AgentUnavailable(
+                f"the agent's credential: {exc}",
+                hint="the agent obeys only its control plane: run roost as the user who "
+                "started it (`roost up`)",
+            ) from None
+        return cls(url, keys=keys, timeout=timeout)
 
     def in_environment(self, environment: str) -> AgentClient:
         """A client for ``environment``'s services; closing it leaves the connections open."""
-        return AgentClient(self.url, environment=environment, _http=self._http)
+        return AgentClient(
+            self.url, keys=self.keys, environment=environment, clock=self.clock, _http=self._http
+        )
 
     def close(self) -> None:
         if self._owns:
@@ -157,8 +192,19 @@ class AgentClient:
     def set_weights(
         self, service: str, weights: Mapping[str, int], *, fencing_token: int | None
     ) -> dict[str, int]:
-        body = {"weights": dict(weights), "fencing_token": fencing_token}
-        result = self._call("PUT", self._service(service, "/weights"), json=body)
+        path = self._service(service, "/weights")
+        body: dict[str, Any] = {"weights": dict(weights), "fencing_token": fencing_token}
+        if fencing_token is not None:
+            # Signed for this one change and a minute: the agent refuses an unsigned token.
+            expires = int(self.clock.now().timestamp()) + FENCE_TTL
+            signature = self.keys.sign_fence(
+                environment=str(self.environment),
+                service=service,
+                token=fencing_token,
+                expires=expires,
+            )
+            body["fence"] = {"expires": expires, "signature": signature}
+        result = self._call("PUT", path, json=body)
         return {str(k): int(v) for k, v in result["weights"].items()}
 
     def open_preview(self, service: str, revision: str, port: int = 0) -> str:
