@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from roost._util.agentkeys import FENCE_TTL, KEY_FILE, AgentKeyError, AgentKeys
 from roost.agent import Agent
 from roost.agent.api import PUBLIC_PATHS, create_agent_app
+from roost.agent.supervising import _saved_listeners
 from roost.runtime import RevisionSpec
 
 HELLO = Path(__file__).parents[2] / "examples" / "hello" / "app.py"
@@ -214,3 +215,10 @@ def test_the_agent_key_is_private_and_a_leaked_one_is_refused(tmp_path: Path) ->
         AgentKeys.load(tmp_path / "agent")
     with pytest.raises(AgentKeyError, match="does not exist"):
         AgentKeys.load(tmp_path / "elsewhere")
+
+
+def test_the_supervisor_binds_only_ports_the_agent_would_accept(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.json"
+    listen = {"web": 8080, "big": 70000, "negative": -1, "flag": True, "text": "80"}
+    routes.write_text(json.dumps({"version": 2, "environments": {"dev": {"listen": listen}}}))
+    assert _saved_listeners(routes) == {"dev/web": 8080}

@@ -358,11 +358,13 @@ def _saved_listeners(path: Path) -> dict[str, int]:
     try:
         saved = json.loads(path.read_text())
         environments = saved.get("environments", {}) if saved.get("version") == 2 else {}
+        # Only what the agent itself would accept (see roost.agent.routes_file): a port out of
+        # range would end this process with an OverflowError, not an OSError.
         return {
             f"{env}/{service}": port
             for env, scope in environments.items()
             for service, port in scope.get("listen", {}).items()
-            if isinstance(port, int)
+            if isinstance(port, int) and not isinstance(port, bool) and 0 < port <= 65535
         }
     except (OSError, ValueError, AttributeError, TypeError):
         return {}
