@@ -13,6 +13,10 @@ listening socket from one agent generation to the next), where any local user ca
   over environment, service, token and expiry with the fence key). A token without a valid,
   unexpired signature is refused with 403 and never reaches the router or ``routes.json``: a
   forged high token would otherwise lock every later leader out.
+
+A new call is a route here (nothing more to protect it), a method on
+:class:`~roost.control.dataplane.agents.AgentClient` (which sends the credential on every call),
+on the ``AgentApi`` protocol and on the fake.
 """
 
 from __future__ import annotations
