@@ -48,6 +48,8 @@ T_STARTING = (
     "test_two_replicas_each_serve_on_their_own_port_with_env_config_and_secrets"
 )
 T_EXAMPLE = "tests/spec/test_example.py::"
+T_LINT = "tests/schedules/test_linting.py::"
+T_RUN = "tests/actions/test_scheduling.py::"
 
 EXERCISED: dict[str, str] = {
     # Promotion between environments, checked in the store.
@@ -324,6 +326,33 @@ EXERCISED: dict[str, str] = {
     "alerting.repeat_interval": "tests/alerts/test_routing.py::"
     "test_group_wait_batches_then_interval_then_repeat_then_resolved",
     "alerting.send_resolved": T_NOTIFY + "test_match_silences_and_send_resolved_false",
+    # Schedules, business hours and the lint (tests/schedules, tests/actions).
+    "environments.*.production": T_LINT
+    + "test_the_seeds_midday_production_scale_down_fires_the_lint",
+    "environments.*.business_hours": T_LINT
+    + "test_the_seeds_midday_production_scale_down_fires_the_lint",
+    "environments.*.business_hours.timezone": T_LINT
+    + "test_in_summer_the_utc_midday_is_one_pm_in_london",
+    "environments.*.business_hours.days": T_LINT
+    + "test_a_scale_up_or_a_weekend_only_job_is_not_flagged",
+    "environments.*.business_hours.start": T_LINT
+    + "test_the_seeds_midday_production_scale_down_fires_the_lint",
+    "environments.*.business_hours.end": T_LINT
+    + "test_the_seeds_midday_production_scale_down_fires_the_lint",
+    "schedules": T_RUN + "test_exactly_once_across_a_leader_failover",
+    "schedules.*.description": T_EXAMPLE + "test_the_example_round_trips",
+    "schedules.*.cron": T_RUN + "test_the_leaders_loop_through_a_dst_gap",
+    "schedules.*.timezone": T_RUN + "test_the_leaders_loop_through_a_dst_overlap",
+    "schedules.*.dst": T_RUN + "test_the_leaders_loop_through_a_dst_gap",
+    "schedules.*.dst.gap": T_RUN + "test_the_leaders_loop_through_a_dst_gap",
+    "schedules.*.dst.overlap": T_RUN + "test_the_leaders_loop_through_a_dst_overlap",
+    "schedules.*.missed": T_RUN + "test_missed_runs_after_downtime_for_each_policy",
+    "schedules.*.missed.policy": T_RUN + "test_missed_runs_after_downtime_for_each_policy",
+    "schedules.*.missed.starting_deadline": "tests/schedules/test_planning.py::"
+    "test_the_starting_deadline_drops_ticks_that_are_too_late",
+    "schedules.*.concurrency": T_RUN + "test_concurrency_policies",
+    "schedules.*.action": T_RUN + "test_the_leaders_loop_through_a_dst_gap",
+    "schedules.*.params": T_RUN + "test_the_leaders_loop_through_a_dst_gap",
 }
 
 REFUSED_WITH: dict[str, str] = {

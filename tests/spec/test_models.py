@@ -39,6 +39,35 @@ environments:
       - name: launch
         start: 2026-03-01T08:00:00+01:00
         end: "2026-03-01T20:00"
+schedules:
+  every-action-scale:
+    {cron: "* * * * *", timezone: UTC, dst: {gap: skip, overlap: twice}, action: scale,
+     params: {service: api, environment: production, replicas: 1}}
+  a-deploy:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: deploy,
+     params: {service: api, environment: production}}
+  a-rollback:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: rollback,
+     params: {service: api, environment: production}}
+  a-pause:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: pause-rollout,
+     params: {service: api, environment: production}}
+  a-stop:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: stop-environment,
+     params: {environment: production}}
+  a-quarantine:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: quarantine,
+     params: {digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+              reason: test}}
+  a-silence:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: silence,
+     params: {matchers: {a: b}, duration: 1h}}
+  a-job:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: job,
+     params: {command: [echo]}}
+  a-webhook:
+    {cron: "@daily", timezone: UTC, dst: {gap: skip, overlap: once}, action: webhook,
+     params: {url: "http://127.0.0.1:1/"}}
 services:
   - name: api
     command: ["./api"]
@@ -75,7 +104,9 @@ def _all_instances() -> list[BaseModel]:
     extra = projects[1]
     projects.append(extra.model_copy(update={"services": [extra.resolved_service("api")]}))
     kubernetes = Environment.model_validate(KUBERNETES)
-    return [instance for item in [*projects, kubernetes] for instance in _instances(item)]
+    # An action's params are a mapping in the file, validated as the action's model.
+    params = [s.action_params() for p in projects for s in p.schedules.values()]
+    return [instance for item in [*projects, kubernetes, *params] for instance in _instances(item)]
 
 
 def _concrete_models() -> set[type[BaseModel]]:

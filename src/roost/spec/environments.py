@@ -14,6 +14,7 @@ from roost.spec.crons import cron_problem
 from roost.spec.durations import Duration, PositiveDuration
 from roost.spec.fields import EnvVars, Name, describe, moment
 from roost.spec.scans import EnvironmentScan
+from roost.spec.schedules import BusinessHours
 
 
 class LocalRuntime(SpecModel):
@@ -220,4 +221,12 @@ class Environment(SpecModel):
     scan: EnvironmentScan = Field(
         default_factory=EnvironmentScan,
         description="Vulnerability gate: the worst unwaived finding a deployed release may have.",
+    )
+    production: bool = Field(
+        default=False,
+        description="Whether people rely on it: the schedule lint warns about scale-downs and "
+        "stops that would fire in its business hours.",
+    )
+    business_hours: BusinessHours | None = Field(
+        default=None, description="When it is relied on (days, start, end, time zone)."
     )

@@ -17,6 +17,7 @@ from roost.spec.probes import Probes, Warmup
 from roost.spec.references import check_references
 from roost.spec.rollouts import Rollout
 from roost.spec.scans import ProjectScan
+from roost.spec.schedules import Schedule
 from roost.spec.services import Replicas, Resources, Service
 
 FORMAT_VERSION = 1
@@ -65,6 +66,10 @@ class Project(SpecModel):
     )
     alerting: Alerting = Field(
         default_factory=Alerting, description="Where the SLO alerts of `roost serve` are sent."
+    )
+    schedules: dict[Name, Schedule] = Field(
+        default_factory=dict,
+        description="Actions run on a cron schedule, each in an explicit time zone.",
     )
 
     @model_validator(mode="after")

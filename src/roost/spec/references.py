@@ -32,6 +32,35 @@ def check_references(data: Any) -> list[Issue]:
                 issues += _service_environments(index, service, names)
                 issues += _analysis_steps(index, service, defaults)
         issues += _listen_ports(services, names)
+    issues += _schedule_targets(data.get("schedules"), names, services)
+    return issues
+
+
+def _schedule_targets(schedules: Any, names: list[str], services: Any) -> list[Issue]:
+    """A schedule's action names an environment and a service that exist."""
+    if not isinstance(schedules, dict):
+        return []
+    known = [s.get("name") for s in services or [] if isinstance(s, dict)]
+    issues = []
+    for name, schedule in schedules.items():
+        params = schedule.get("params") if isinstance(schedule, dict) else None
+        if not isinstance(params, dict):
+            continue
+        at = ("schedules", name, "params")
+        environment = params.get("environment")
+        if isinstance(environment, str) and environment not in names:
+            issues.append(_unknown_environment(environment, (*at, "environment"), names))
+        service = params.get("service")
+        if isinstance(service, str) and service not in known:
+            issues.append(
+                Issue(
+                    f"unknown service {describe(service)}",
+                    at=(*at, "service"),
+                    hint=did_you_mean(
+                        service, [k for k in known if isinstance(k, str)], listing="services are"
+                    ),
+                )
+            )
     return issues
 
 

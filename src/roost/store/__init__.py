@@ -24,6 +24,7 @@ from roost.store.errors import (
 )
 from roost.store.migrating import head_revision
 from roost.store.opening import Store, open_store
+from roost.store.quarantines import QuarantineRecord
 from roost.store.records import (
     AppliedProjectRecord,
     EnvironmentSchemaRecord,
@@ -34,6 +35,7 @@ from roost.store.records import (
     RolloutRecord,
     TimelineEntry,
 )
+from roost.store.schedule_runs import ScheduleRunRecord
 from roost.store.urls import ENV_VAR
 
 __all__ = [
@@ -51,8 +53,10 @@ __all__ = [
     "Fence",
     "LeaseRecord",
     "NotFound",
+    "QuarantineRecord",
     "ReleaseRecord",
     "RolloutRecord",
+    "ScheduleRunRecord",
     "SchemaTooNew",
     "StaleFencingToken",
     "Store",

@@ -17,8 +17,10 @@ from roost.store.events import Events
 from roost.store.leases import Leases
 from roost.store.migrating import migrate
 from roost.store.outbox import Doorbell, Outbox
+from roost.store.quarantines import Quarantines
 from roost.store.releases import Releases
 from roost.store.rollouts import Rollouts
+from roost.store.schedule_runs import ScheduleRuns
 from roost.store.urls import Dialect, resolve_url
 
 
@@ -37,6 +39,8 @@ class Store:
     applied: AppliedProjects
     outbox: Outbox
     deliveries: Deliveries
+    quarantines: Quarantines
+    schedule_runs: ScheduleRuns
 
     def __init__(self, db: Database, *, clock: Clock, schema_revision: str) -> None:
         self._db = db
@@ -52,6 +56,8 @@ class Store:
         self.applied = AppliedProjects(db, clock)
         self.outbox = Outbox(db, clock, doorbell)
         self.deliveries = Deliveries(db, clock)
+        self.quarantines = Quarantines(db, clock)
+        self.schedule_runs = ScheduleRuns(db, clock)
 
     @property
     def url(self) -> str:

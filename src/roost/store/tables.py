@@ -317,4 +317,32 @@ trigger_states = sa.Table(
     sa.Column("suspended_at", UTCDateTime, nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+# Artifact digests that may not be deployed (the quarantine action, `roost artifacts
+# quarantine`). A row exists while the digest is quarantined; releasing deletes it, and both
+# are audit events, so the history is in the event log.
+quarantines = sa.Table(
+    "quarantines",
+    metadata,
+    sa.Column("digest", sa.String(80), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("quarantined_by", sa.String(200), nullable=False),
+    sa.Column("quarantined_at", UTCDateTime, nullable=False),
+)
+
+# One row per schedule tick that a control plane claimed (ran, or decided not to run): the
+# unique (schedule, scheduled_at) makes a tick happen once across control planes, and the row
+# is written with the leader's fencing token, so a deposed leader cannot claim one.
+schedule_runs = sa.Table(
+    "schedule_runs",
+    metadata,
+    sa.Column("id", BigAutoId, primary_key=True, autoincrement=True),
+    sa.Column("schedule", sa.String(100), nullable=False),
+    sa.Column("scheduled_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("fencing_token", sa.BigInteger, nullable=True),
+    sa.Column("claimed_by", sa.String(200), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.UniqueConstraint("schedule", "scheduled_at"),
 )
