@@ -84,6 +84,7 @@ def test_the_deploy_guards_run_in_one_order() -> None:
         "one_rollout",
         "deploy_lock",
         "promotion",
+        "quarantine",
         "error_budget",
         "scan",
         "already_running",

@@ -15,6 +15,7 @@ from roost.control.guards.freeze import FreezeWindow
 from roost.control.guards.leading import Leading
 from roost.control.guards.one_rollout import OneRollout
 from roost.control.guards.promotion import Promotion
+from roost.control.guards.quarantine import NotQuarantined
 from roost.control.guards.scan import ScanGate
 from roost.control.guards.schema import SchemaRange
 from roost.control.guards.secrets import PinnedSecrets
@@ -25,6 +26,7 @@ DEPLOY_GUARDS: tuple[Guard, ...] = (
     OneRollout(),
     DeployLock(),
     Promotion(),
+    NotQuarantined(),
     ErrorBudget(),
     ScanGate(),
     NotAlreadyRunning(),
@@ -41,6 +43,7 @@ REFUSAL_STATUS = {
     "leading": 503,
     "approval": 403,
     "freeze": 423,
+    "quarantine": 409,
     "override_reason": 400,
     "secrets": 400,
 }
