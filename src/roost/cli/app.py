@@ -14,6 +14,7 @@ from roost.cli import (
     deploying,
     logs,
     operating,
+    quarantines,
     releases,
     rollouts,
     serving,
@@ -31,6 +32,7 @@ from roost.cli.doctoring import doctor
 from roost.cli.hooks import hooks_app
 from roost.cli.leases import lease_app, lock_app
 from roost.cli.scanning import sbom, scan, vulndb_app
+from roost.cli.schedules import schedule_app
 from roost.cli.slos import alerts_app, slo_app
 
 app = typer.Typer(
@@ -88,6 +90,10 @@ app.command("logs")(logs.logs)
 app.command("agent", hidden=True)(operating.agent)
 app.command("events")(state.events)
 app.add_typer(audit_app, name="audit")
+app.add_typer(schedule_app, name="schedule")
+artifacts_app.command("quarantine")(quarantines.quarantine)
+artifacts_app.command("release")(quarantines.release)
+artifacts_app.command("quarantined")(quarantines.quarantined)
 app.command("deploy")(deploying.deploy)
 app.command("rollback")(deploying.rollback)
 app.command("promote")(deploying.promote)

@@ -183,6 +183,7 @@ def _run(
 ) -> None:
     import uvicorn
 
+    from roost.actions.scheduling import ScheduleRunner
     from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name
     from roost.api import create_app
     from roost.control.leadership.leading import open_gate
@@ -215,6 +216,8 @@ def _run(
         local_agent_lease=node_lease_name(),
         on_lead=lambda fence: _advertise(state_dir, url, ca),
         say=_say,
+        # roost.yaml's schedules run on the leader, each tick claimed once in the store.
+        periodic=[lambda wiring: ScheduleRunner(wiring, identity=gate.identity)],
     ).start()
     # roost.yaml as loaded now is applied (recorded when it differs from the project applied
     # last, so the plan shows what changed while no control plane ran), then watched.

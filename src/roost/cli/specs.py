@@ -34,6 +34,10 @@ def validate(
         n = len(exc.problems)
         err_console.print(f"{found}: {n} problem{'s' if n != 1 else ''}", markup=False)
         raise typer.Exit(EXIT_INVALID) from None
+    from roost.cli.schedules import lint_warnings
+
+    for line in lint_warnings(project):
+        err_console.print(f"{found}: warning: {line}", markup=False)
     console.print(
         f"{found}: ok — project {project.project!r}, "
         f"{len(project.environments)} environments, {len(project.services)} services",

@@ -9,13 +9,13 @@ single-user setup — operations run on request and nothing loops.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from roost.control.dataplane.protocol import AgentApi
 from roost.control.fencing import Leader
 from roost.control.guards.locks import DeployLocks
-from roost.control.leadership.duties import GateLeader, LeaderDuties
+from roost.control.leadership.duties import GateLeader, LeaderDuties, PeriodicDuty
 from roost.control.leadership.leading import LeadershipGate
 from roost.control.leadership.readiness import AgentWatch
 from roost.control.operations.deploying import Deployments
@@ -109,10 +109,13 @@ def wire_serve(
     local_agent_lease: str,
     on_lead: Callable[[Fence], None],
     say: Callable[[str], None],
+    periodic: Sequence[Callable[[Wiring], PeriodicDuty]] = (),
 ) -> Serving:
     """Everything ``roost serve`` needs around ``gate``: deploy locks on the gate's lease
     backend, a rollout loop that runs only while this process leads and sends no new work to
-    an agent that stopped sending heartbeats."""
+    an agent that stopped sending heartbeats. ``periodic`` builds the leader's periodic duties
+    from the wiring (``roost serve`` passes the schedule runner, which sits above the control
+    plane and so is handed in rather than imported)."""
     leader = GateLeader(gate)
     locks = DeployLocks(Locks(gate.backend, events=ws.store.events, clock=ws.clock))
     watch = AgentWatch(
@@ -138,5 +141,6 @@ def wire_serve(
         on_lead=on_lead,
         say=say,
         deploy_locks=locks,
+        periodic=[make(wiring) for make in periodic],
     )
     return Serving(wiring, gate, watch, duties)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from roost._util import event_catalog as events
 from roost.control.errors import OperationError
@@ -78,6 +79,20 @@ class GateLeader:
         return f"GateLeader({self.gate!r})"
 
 
+PERIODIC_EVERY = 1.0
+"""Seconds between two rounds of the periodic duties (a schedule's tick is a minute: a run
+starts within about a second of it)."""
+
+
+class PeriodicDuty(Protocol):
+    """Work the leader does every :data:`PERIODIC_EVERY` seconds (the schedule runner):
+    ``take_office`` once per tenure, then ``tick`` with the tenure's fence."""
+
+    def take_office(self, fence: Fence) -> object: ...
+
+    def tick(self, fence: Fence) -> object: ...
+
+
 class LeaderDuties:
     """Runs the rollout loop exactly while this process leads (see the module doc)."""
 
@@ -90,8 +105,10 @@ class LeaderDuties:
         on_lead: Callable[[Fence], None] | None = None,
         say: Callable[[str], None] | None = None,
         deploy_locks: DeployLocks | None = None,
+        periodic: Sequence[PeriodicDuty] = (),
     ) -> None:
         self.gate = gate
+        self.periodic = tuple(periodic)
         self.deploy_locks = deploy_locks
         self.plane = plane
         self.executor = executor
@@ -105,10 +122,14 @@ class LeaderDuties:
         self._halted: list[Reconciler] = []
         self.tenures = 0
         self._thread = threading.Thread(target=self._run, name="leader-duties", daemon=True)
+        self._ticker = threading.Thread(target=self._tick, name="leader-periodic", daemon=True)
+        self._office: Fence | None = None  # the tenure the periodic duties took office in
 
     def start(self) -> LeaderDuties:
         """Register with the gate (call before ``gate.start()``, or after: nothing is missed)."""
         self._thread.start()
+        if self.periodic:
+            self._ticker.start()
         self.gate.on_started_leading(self._started)
         self.gate.on_stopped_leading(self._stopped)
         return self
@@ -129,6 +150,8 @@ class LeaderDuties:
         if running is not None:
             self._halted.append(running)
         self._thread.join(timeout)
+        if self._ticker.is_alive():
+            self._ticker.join(timeout)
         for reconciler in self._halted:
             reconciler.stop(timeout)
 
@@ -171,6 +194,26 @@ class LeaderDuties:
                     continue  # deposed (or stopped) while adopting: do not start acting
                 self._running = Reconciler(self.executor).start()
             self.tenures += 1
+
+    def _tick(self) -> None:
+        """The periodic duties, while this process leads and its rollout loop runs."""
+        while not self._stop.wait(PERIODIC_EVERY):
+            with self._lock:
+                fence = self._tenure if self._running is not None else None
+            if fence is None:
+                continue
+            for duty in self.periodic:
+                try:
+                    if self._office is not fence:
+                        duty.take_office(fence)
+                    duty.tick(fence)
+                except (StoreError, OperationError) as exc:
+                    # A stale fence (deposed meanwhile) or an unreachable store: the next round
+                    # asks again; the gate's callbacks decide whether there is one.
+                    log.warning("%r: %s", duty, exc)
+                except Exception:  # one duty's bug must not stop the others or the loop
+                    log.exception("periodic duty %r failed", duty)
+            self._office = fence
 
     def _keep_locks(self, *, leading: bool) -> None:
         """The deploy lock of every active rollout, held while this process leads."""
