@@ -159,6 +159,9 @@ def test_missed_runs_after_downtime_for_each_policy(project) -> None:  # type: i
         runner.tick(None)
         rows = w.ws.store.schedule_runs.list(limit=100)
         missed = w.ws.store.events.list(events.SCHEDULE_MISSED)
+        runs_events = w.ws.store.events.list(events.SCHEDULE_RUN)
+        action_events = w.ws.store.events.list(events.ACTION)
+        assert len(action_events) == len(runs_events) == 2 + 3 + 7  # none, latest, all
     by = {
         p: sorted((r.scheduled_at.hour, r.status) for r in rows if r.schedule == f"hourly-{p}")
         for p in ("none", "latest", "all")
@@ -168,6 +171,13 @@ def test_missed_runs_after_downtime_for_each_policy(project) -> None:  # type: i
     assert by["latest"] == [*ran, (7, "succeeded")]
     assert by["all"] == [*ran, *[(h, "succeeded") for h in range(3, 8)]]
     assert sorted(e.subject for e in missed) == ["hourly-latest", "hourly-none"]
+    # What a tick's action recorded links back to the tick's schedule.run event.
+    announced = {e.id: e for e in runs_events}
+    for action in action_events:
+        extensions = action.extensions or {}
+        run_event = announced[extensions["causationid"]]
+        assert run_event.data["tick"] == action.data["cause"]["tick"]
+        assert extensions["causedby"] == action.actor == f"schedule:{run_event.subject}"
     assert {e.data["first"] for e in missed} == {"2026-06-01T03:00:00+00:00"}
 
 

@@ -29,7 +29,7 @@ from roost.control.errors import OperationError
 from roost.control.wiring import Wiring
 from roost.schedules import Fire, fires, plan
 from roost.spec.schedules import Schedule
-from roost.store import Fence, ScheduleRunRecord, StaleFencingToken, StoreError
+from roost.store import Fence, ScheduleRunRecord, StaleFencingToken, StoreError, causation
 
 log = logging.getLogger("roost.actions.scheduling")
 
@@ -190,7 +190,20 @@ class ScheduleRunner:
     def _run(self, schedule: Schedule, run: _Running) -> None:
         runs = self.wiring.ws.store.schedule_runs
         try:
-            result = run_action(schedule.action, schedule.params, run.context)
+            cause = run.context.cause
+            if cause.event_id is not None:
+                # Every event the action records links to the tick's schedule.run event
+                # (CloudEvents causation/correlation: `roost events trace` shows the tree).
+                link = causation.Cause(
+                    correlation_id=cause.event_id,
+                    causation_id=cause.event_id,
+                    depth=0,
+                    caused_by=cause.actor,
+                )
+                with causation.caused_by(link):
+                    result = run_action(schedule.action, schedule.params, run.context)
+            else:
+                result = run_action(schedule.action, schedule.params, run.context)
             if run.context.cancel.is_set():
                 status = "replaced"
             else:

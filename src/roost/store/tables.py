@@ -317,6 +317,8 @@ trigger_states = sa.Table(
     sa.Column("suspended_at", UTCDateTime, nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # Artifact digests that may not be deployed (the quarantine action, `roost artifacts
 # quarantine`). A row exists while the digest is quarantined; releasing deletes it, and both
 # are audit events, so the history is in the event log.
