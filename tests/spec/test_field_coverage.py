@@ -50,6 +50,10 @@ T_STARTING = (
 T_EXAMPLE = "tests/spec/test_example.py::"
 T_LINT = "tests/schedules/test_linting.py::"
 T_RUN = "tests/actions/test_scheduling.py::"
+T_IDENTITY = (
+    "tests/cli/test_workload_identity.py::"
+    "test_a_calls_b_with_its_workload_token_and_b_refuses_bad_ones"
+)
 
 EXERCISED: dict[str, str] = {
     # Promotion between environments, checked in the store.
@@ -256,6 +260,8 @@ EXERCISED: dict[str, str] = {
     "services[].schema": T_CANARY,
     "services[].schema.requires": T_CANARY,
     "services[].schema.migrates_to": T_CANARY,
+    "services[].identity": T_IDENTITY,
+    "services[].identity.audience": T_IDENTITY,
     "services[].build": "tests/build/test_end_to_end.py::"
     "test_commit_build_registry_release_and_run",
     "services[].build.context": T_BUILD

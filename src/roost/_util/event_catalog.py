@@ -49,6 +49,9 @@ CONTROL_LEADING = PREFIX + "control.leading"
 API_STARTED = PREFIX + "api.started"
 API_STOPPED = PREFIX + "api.stopped"
 
+# -- workload identity ---------------------------------------------------------------------------
+IDENTITY_KEY_ROTATED = PREFIX + "identity.key_rotated"
+
 # -- the agent, its heartbeat and its restarts -------------------------------------------------
 AGENT_READY = PREFIX + "agent.ready"
 AGENT_NOT_READY = PREFIX + "agent.not_ready"

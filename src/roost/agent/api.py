@@ -140,6 +140,15 @@ def check_fence(agent: Agent, environment: str, service: str, body: Weights) -> 
         )
 
 
+class IdentityToken(BaseModel):
+    token: str = Field(
+        min_length=1,
+        max_length=16_384,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description="A signed JWT (compact serialization).",
+    )
+
+
 class Preview(BaseModel):
     revision: str
     port: int = Field(default=0, ge=0, le=65535, description="0: any free port.")
@@ -227,6 +236,14 @@ def create_agent_app(agent: Agent) -> FastAPI:
     ) -> dict[str, Any]:
         await agent.stop_revision(environment, service, revision)
         return await agent.state(environment)
+
+    @app.put(f"{ENV}/services/{{service}}/revisions/{{revision}}/identity")
+    async def put_identity(
+        environment: Environment, service: str, revision: str, body: IdentityToken
+    ) -> dict[str, Any]:
+        """Replace the revision's workload token file (never echoed back: it is a credential)."""
+        await agent.put_identity(environment, service, revision, body.token)
+        return {"environment": environment, "service": service, "revision": revision}
 
     @app.put(f"{ENV}/services/{{service}}/weights")
     async def weights(environment: Environment, service: str, body: Weights) -> dict[str, Any]:

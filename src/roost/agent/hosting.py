@@ -261,6 +261,14 @@ class Agent:
     async def stop_revision(self, environment: str, service: str, revision: str) -> RevisionStatus:
         return await self.scope(environment).stop_revision(service, revision)
 
+    async def put_identity(self, environment: str, service: str, revision: str, token: str) -> None:
+        """Hand a running revision its new workload token (written atomically, 0600)."""
+        runtime = self.scope(environment).runtime
+        try:
+            await asyncio.to_thread(runtime.write_identity, service, revision, token)
+        except ValueError as exc:
+            raise AgentError(str(exc), status=422) from None
+
     async def set_weights(
         self,
         environment: str,

@@ -14,7 +14,16 @@ from roost.api.limiting import (
     error_response,
     invalid_request,
 )
-from roost.api.routes import audit, health, history, project, rollouts, services, slos
+from roost.api.routes import (
+    audit,
+    health,
+    history,
+    identity,
+    project,
+    rollouts,
+    services,
+    slos,
+)
 from roost.control.dataplane.agents import AgentRefused, AgentUnavailable
 from roost.control.errors import OperationError
 from roost.control.releases.releasing import ReleaseError
@@ -49,8 +58,11 @@ def create_app(
     app.state.deployments = parts.deployments
     app.state.rollbacks = parts.rollbacks
     app.state.desired = parts.desired
+    app.state.identity_keys = parts.identity_keys
+    app.state.issuer = parts.issuer
     app.state.started_at = workspace.clock.now()
     app.include_router(health.router)
+    app.include_router(identity.router)
     app.include_router(project.router, prefix="/api/v1")
     app.include_router(history.router, prefix="/api/v1")
     app.include_router(services.router, prefix="/api/v1")

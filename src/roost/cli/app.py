@@ -30,6 +30,7 @@ from roost.cli.building import build_app
 from roost.cli.builds import builds
 from roost.cli.doctoring import doctor
 from roost.cli.hooks import hooks_app
+from roost.cli.identity import identity_app
 from roost.cli.leases import lease_app, lock_app
 from roost.cli.scanning import sbom, scan, vulndb_app
 from roost.cli.schedules import schedule_app
@@ -114,6 +115,7 @@ app.add_typer(vulndb_app, name="vulndb")
 app.command("doctor")(doctor)
 app.add_typer(slo_app, name="slo")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(identity_app, name="identity")
 
 
 def main() -> None:

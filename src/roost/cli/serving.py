@@ -128,6 +128,15 @@ def serve(
     tls_key: TlsKeyOpt = None,
     tls_ca: TlsCaOpt = None,
     insecure_http: InsecureHttpOpt = False,
+    identity_issuer: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ROOST_IDENTITY_ISSUER",
+            show_default=False,
+            help="The issuer URL of workload tokens and of /.well-known/openid-configuration "
+            "(default: this API's URL); give one every roost serve of the project shares.",
+        ),
+    ] = None,
 ) -> None:
     """Run the roost API: /healthz, /docs (OpenAPI), /api/v1/...
 
@@ -145,6 +154,12 @@ def serve(
     # Before anything opens or binds: a refused exposure leaves no trace and listens nowhere.
     tls = load_tls(tls_cert, tls_key, tls_ca)
     check_exposure(host, tls=tls, insecure_http=insecure_http)
+    if identity_issuer is not None and not identity_issuer.startswith(("https://", "http://")):
+        fail(
+            f"--identity-issuer {identity_issuer!r} is not an http(s) URL",
+            hint="e.g. https://roost.example.internal:7443",
+            code=2,
+        )
     try:
         grace = grace_seconds(heartbeat_grace)
     except ValueError as exc:
@@ -168,7 +183,16 @@ def serve(
     with user_errors():
         ws = open_workspace(project, database_url=database_url)
     with ws:
-        _run(ws, host=host, port=port, tls=tls, config=config, environ=environ, grace=grace)
+        _run(
+            ws,
+            host=host,
+            port=port,
+            tls=tls,
+            issuer=identity_issuer,
+            config=config,
+            environ=environ,
+            grace=grace,
+        )
 
 
 def _run(
@@ -177,6 +201,7 @@ def _run(
     host: str,
     port: int,
     tls: Tls | None,
+    issuer: str | None,
     config: ElectionConfig,
     environ: dict[str, str],
     grace: float,
@@ -200,6 +225,13 @@ def _run(
         )
     except LeaseError as exc:
         fail(f"control-plane election: {exc}", hint=exc.hint, code=2)
+    from roost.control.wiring import identity_keys
+    from roost.identity import KeyStoreError
+
+    try:
+        identity_keys(ws).signing_key()  # the JWKS is never empty; the first key made once
+    except KeyStoreError as exc:
+        fail(str(exc), hint=exc.hint)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     url = advertised_url(host, bound_host, bound_port, tls=tls)
@@ -218,6 +250,7 @@ def _run(
         say=_say,
         # roost.yaml's schedules run on the leader, each tick claimed once in the store.
         periodic=[lambda wiring: ScheduleRunner(wiring, identity=gate.identity)],
+        issuer=issuer or url,
     ).start()
     # roost.yaml as loaded now is applied (recorded when it differs from the project applied
     # last, so the plan shows what changed while no control plane ran), then watched.

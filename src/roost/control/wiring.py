@@ -20,10 +20,12 @@ from roost.control.leadership.leading import LeadershipGate
 from roost.control.leadership.readiness import AgentWatch
 from roost.control.operations.deploying import Deployments
 from roost.control.operations.desired import DesiredState
+from roost.control.operations.identities import IdentityDelivery
 from roost.control.operations.plane import ControlPlane, agent_dir
 from roost.control.operations.rolling_back import Rollbacks
 from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.workspace import Workspace
+from roost.identity import IDENTITY_DIR, TOKEN_LIFETIME, KeyStore
 from roost.leases import Locks
 from roost.store import Fence
 
@@ -39,6 +41,11 @@ class Wiring:
     rollbacks: Rollbacks
     desired: DesiredState
     """roost.yaml as applied (``roost apply``, and ``roost serve`` watching the file)."""
+    identity_keys: KeyStore
+    """The keys that sign workload tokens; the API publishes their public halves."""
+    issuer: str | None = None
+    """The issuer URL of workload tokens (``roost serve``'s); None: the URL the API is
+    reached at."""
 
     def start(self) -> Wiring:
         """A plane with a lease evaluates its SLOs in a loop (the leader records alerts)."""
@@ -73,7 +80,14 @@ def wire(
     )
     deployments = Deployments(plane, executor)
     desired = DesiredState(ws, leadership=leader, say=say)
-    return Wiring(ws, plane, executor, deployments, Rollbacks(deployments), desired)
+    return Wiring(
+        ws, plane, executor, deployments, Rollbacks(deployments), desired, identity_keys(ws)
+    )
+
+
+def identity_keys(ws: Workspace) -> KeyStore:
+    """The project's workload-identity signing keys (``.roost/identity/``)."""
+    return KeyStore(ws.state_dir / IDENTITY_DIR, clock=ws.clock, token_lifetime=TOKEN_LIFETIME)
 
 
 @dataclass
@@ -110,10 +124,12 @@ def wire_serve(
     on_lead: Callable[[Fence], None],
     say: Callable[[str], None],
     periodic: Sequence[Callable[[Wiring], PeriodicDuty]] = (),
+    issuer: str,
 ) -> Serving:
     """Everything ``roost serve`` needs around ``gate``: deploy locks on the gate's lease
     backend, a rollout loop that runs only while this process leads and sends no new work to
-    an agent that stopped sending heartbeats. ``periodic`` builds the leader's periodic duties
+    an agent that stopped sending heartbeats, and workload tokens signed as ``issuer`` (one
+    of the leader's periodic duties). ``periodic`` builds the leader's other periodic duties
     from the wiring (``roost serve`` passes the schedule runner, which sits above the control
     plane and so is handed in rather than imported)."""
     leader = GateLeader(gate)
@@ -134,6 +150,14 @@ def wire_serve(
         rollout_connect=watch.connector(agent_dir(ws)),
         say=say,
     )
+    wiring.issuer = issuer.rstrip("/")
+    identities = IdentityDelivery(
+        ws,
+        keys=wiring.identity_keys,
+        issuer=wiring.issuer,
+        connect=wiring.plane.connect,
+        leader=leader,
+    )
     duties = LeaderDuties(
         gate,
         plane=wiring.plane,
@@ -141,6 +165,6 @@ def wire_serve(
         on_lead=on_lead,
         say=say,
         deploy_locks=locks,
-        periodic=[make(wiring) for make in periodic],
+        periodic=[*(make(wiring) for make in periodic), identities],
     )
     return Serving(wiring, gate, watch, duties)

@@ -190,6 +190,20 @@ Listen = Annotated[
 """The router port: one (for the service's first environment), or one per environment."""
 
 
+class WorkloadIdentity(SpecModel):
+    """The workload token each replica gets in ``$ROOST_IDENTITY_TOKEN_FILE``."""
+
+    audience: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
+        description="Who the token is for (its aud claim): the services or outside systems it "
+        'is shown to; default ["roost:PROJECT"].',
+    )
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
 class Service(SpecModel):
     """How to run one program and roll out new releases of it."""
 
@@ -249,6 +263,10 @@ class Service(SpecModel):
     build: Build | None = Field(
         default=None,
         description="How to build, test and package it from a commit; null: no pipeline.",
+    )
+    identity: WorkloadIdentity | None = Field(
+        default=None,
+        description="Its workload token's audience; null: roost:PROJECT (see docs/identity.md).",
     )
 
     @model_validator(mode="after")

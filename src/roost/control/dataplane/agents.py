@@ -189,6 +189,13 @@ class AgentClient:
         result: dict[str, Any] = self._call("DELETE", self._revision(service, revision))
         return result
 
+    def put_identity(self, service: str, revision: str, token: str) -> dict[str, Any]:
+        """Hand a running revision its workload token (a credential: sent, never logged)."""
+        result: dict[str, Any] = self._call(
+            "PUT", self._revision(service, revision, "/identity"), json={"token": token}
+        )
+        return result
+
     def set_weights(
         self, service: str, weights: Mapping[str, int], *, fencing_token: int | None
     ) -> dict[str, int]:

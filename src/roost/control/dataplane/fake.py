@@ -42,6 +42,8 @@ class FakeWorld:
     """Per revision; a revision not named here is healthy."""
     calls: list[tuple[str, str]] = field(default_factory=list)
     """(call, service) of every call that changed something, in order."""
+    identities: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """The last workload token delivered per (environment, service, revision)."""
 
 
 class FakeAgent:
@@ -125,6 +127,13 @@ class FakeAgent:
         svc = self._service(service)
         svc["revisions"] = [r for r in svc["revisions"] if r["revision"] != revision]
         return self.state()
+
+    def put_identity(self, service: str, revision: str, token: str) -> object:
+        if not any(r["revision"] == revision for r in self._service(service).get("revisions", [])):
+            raise AgentRefused(f"no revision {revision}", status=404)
+        self.calls.append(("put_identity", service))
+        self.world.identities[(self._scope(), service, revision)] = token
+        return {"service": service, "revision": revision}
 
     def set_weights(
         self, service: str, weights: Mapping[str, int], *, fencing_token: int | None

@@ -44,6 +44,10 @@ class AgentApi(Protocol):
 
     def stop_revision(self, service: str, revision: str) -> object: ...
 
+    def put_identity(self, service: str, revision: str, token: str) -> object:
+        """Replace the running revision's workload token file (roost.identity)."""
+        ...
+
     def set_weights(
         self, service: str, weights: Mapping[str, int], *, fencing_token: int | None
     ) -> dict[str, int]: ...

@@ -58,6 +58,10 @@ class ControlPlane:
     def _fence_token(self) -> int | None:
         return self.leadership.fence.token if self.leadership is not None else None
 
+    def connect(self) -> AgentApi:
+        """A new connection to the agent (close it); AgentUnavailable when none runs."""
+        return self._connect()
+
     @contextmanager
     def _agent(self, environment: str | None = None) -> Iterator[AgentApi]:
         """The agent; for ``environment``'s services when given (environments are boundaries:

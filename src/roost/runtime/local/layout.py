@@ -7,6 +7,8 @@
     STATE_DIR/revisions/SERVICE/REVISION/replica-N/        the shim's files for replica N
     LOG_DIR/SERVICE/REVISION/replica-N.jsonl[.1 … .5]      what replica N printed
     RUNTIME_DIR/SERVICE/REVISION/secrets/NAME              secret files ($ROOST_SECRETS_DIR)
+    RUNTIME_DIR/SERVICE/REVISION/identity/token            workload token
+                                                           ($ROOST_IDENTITY_TOKEN_FILE)
 
 Config and secret files are per revision, not in the workdir: two revisions of a service run
 side by side from the same workdir during a canary, each with its own config snapshot.
@@ -30,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roost.runtime.specs import RevisionSpec
+
+IDENTITY_ENV = "ROOST_IDENTITY_TOKEN_FILE"
+MAX_TOKEN_BYTES = 16 * 1024
 
 # Variables a process needs to behave like it does in a shell, kept when inherit_env is off.
 _BASIC_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SHELL")
@@ -67,6 +72,11 @@ class RevisionPaths:
     def secrets_dir(self) -> Path:
         return self.runtime / "secrets"
 
+    @property
+    def identity_file(self) -> Path:
+        """The revision's workload token (:func:`write_identity_token`)."""
+        return self.runtime / "identity" / "token"
+
     def run_dir(self, index: int) -> Path:
         """The shim's directory for replica ``index``."""
         return self.root / f"replica-{index}"
@@ -99,6 +109,28 @@ def write_revision_files(spec: RevisionSpec, paths: RevisionPaths) -> None:
             with os.fdopen(fd, "w") as out:
                 out.write(value)
             target.chmod(0o600)
+
+
+def write_identity_token(paths: RevisionPaths, token: str) -> None:
+    """Replace the revision's workload token atomically: written 0600 to a temporary file in
+    the same folder, flushed, then renamed over the old one, so a replica reading it at any
+    moment sees the old token or the new one, never half of either."""
+    data = token.encode("ascii")
+    if not data or len(data) > MAX_TOKEN_BYTES or b"\n" in data:
+        raise ValueError("a workload token is one line of at most 16 KiB")
+    target = paths.identity_file
+    _private_dirs(target.parent)
+    tmp = target.with_name(f".token.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _private_dirs(path: Path) -> None:
@@ -145,6 +177,9 @@ def replica_environment(
             "ROOST_REVISION": spec.revision,
             "ROOST_REPLICA": str(index),
             "ROOST_CONFIG_DIR": str(paths.config_dir),
+            # Set from the start; the file appears when the control plane first delivers a
+            # token (seconds after the start) and is replaced before each one expires.
+            IDENTITY_ENV: str(paths.identity_file),
         }
     )
     if spec.secret_delivery in ("file", "both"):

@@ -23,7 +23,12 @@ import httpx
 from roost.clock import Clock, RealClock
 from roost.runtime.errors import RevisionConflictError, RevisionNotFoundError
 from roost.runtime.local.deploying import Deployment
-from roost.runtime.local.layout import RevisionPaths, remove_revision_files, write_revision_files
+from roost.runtime.local.layout import (
+    RevisionPaths,
+    remove_revision_files,
+    write_identity_token,
+    write_revision_files,
+)
 from roost.runtime.local.logs import read_logs
 from roost.runtime.local.persisting import find_state_files, load_state
 from roost.runtime.local.ports import PortBook
@@ -133,6 +138,12 @@ class LocalRuntime:
                 # next revision), so no key outlives the project's last revision.
                 self.sealer.forget()
         return deployment.status()
+
+    def write_identity(self, service: str, revision: str, token: str) -> None:
+        """Replace the workload token of a running revision (the file its replicas find in
+        ``$ROOST_IDENTITY_TOKEN_FILE``), atomically; unknown revision: RevisionNotFoundError."""
+        deployment = self._get(service, revision)
+        write_identity_token(deployment.paths, token)
 
     def status(self, service: str | None = None) -> list[RevisionStatus]:
         """Every revision (of ``service``), sorted by service then revision."""
