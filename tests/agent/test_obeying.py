@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from tests._roost import roost
 
 from roost._util.agentkeys import FENCE_TTL, KEY_FILE, AgentKeyError, AgentKeys
 from roost.agent import Agent
@@ -222,3 +224,17 @@ def test_the_supervisor_binds_only_ports_the_agent_would_accept(tmp_path: Path) 
     listen = {"web": 8080, "big": 70000, "negative": -1, "flag": True, "text": "80"}
     routes.write_text(json.dumps({"version": 2, "environments": {"dev": {"listen": listen}}}))
     assert _saved_listeners(routes) == {"dev/web": 8080}
+
+
+@pytest.mark.timeout(120)
+def test_an_agent_with_a_leaked_key_refuses_to_start_in_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "hello"
+    shutil.copytree(HELLO.parent, root)
+    key_file = root / ".roost" / "agent" / KEY_FILE
+    key_file.parent.mkdir(parents=True)
+    key_file.write_text("ab" * 32 + "\n")
+    key_file.chmod(0o644)
+    started = roost("agent", "--project", str(root), timeout=90)
+    assert started.returncode == 1
+    assert "readable or writable by others" in started.stderr
+    assert "Traceback" not in started.stderr + started.stdout

@@ -443,6 +443,7 @@ def agent(
     ] = None,
 ) -> None:
     """Run the agent (data plane) in the foreground. `roost up` starts it (supervised) for you."""
+    from roost._util.agentkeys import AgentKeyError, AgentKeys
     from roost.agent.handover import CHANNEL_ENV
     from roost.agent.running import run_agent
     from roost.cli.serving import bind
@@ -452,6 +453,15 @@ def agent(
     state = root / STATE_DIR / AGENT_DIR
     # Started by a supervisor: the sockets come from it (see roost.agent.handover).
     supervised = CHANNEL_ENV in os.environ
+    try:
+        # The secret shared with the control plane (created on first use): refused here in one
+        # line rather than as a traceback from the running agent.
+        AgentKeys.ensure(state)
+    except (AgentKeyError, OSError) as exc:
+        fail(
+            f"the agent's key: {exc}",
+            hint="the agent runs as the project's owner, who alone reads .roost/agent/agent.key",
+        )
     with user_errors():
         store = open_store(database_url, root=root)
     sock = None if supervised else bind("127.0.0.1", port)
