@@ -19,6 +19,7 @@ from roost.control.errors import OperationError
 from roost.control.operations.deploying import Deployments
 from roost.control.operations.plane import ControlPlane
 from roost.control.releases.releasing import cut_release
+from roost.control.releases.vault import vault_of
 from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.workspace import Workspace, open_workspace
 
@@ -124,7 +125,9 @@ def test_a_freeze_refuses_before_the_scan_is_overridden_or_the_agent_asked(
 
 def _running(agent: FakeAgent, ws: Workspace) -> str:
     """A first release of web at 100% on the fake agent, as ``roost up`` leaves it."""
-    release = cut_release(ws.store, ws.project, "web", root=ws.root, created_by="test")
+    release = cut_release(
+        ws.store, ws.project, "web", root=ws.root, vault=vault_of(ws), created_by="test"
+    )
     dev = agent.in_environment("dev")
     dev.ensure_listener("web")
     dev.start_revision("{}", service="web", revision=release.id)

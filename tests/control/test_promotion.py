@@ -15,6 +15,7 @@ from roost.control.dataplane.fake import FakeAgent
 from roost.control.errors import OperationError
 from roost.control.operations.first_deploys import record_first_deploy
 from roost.control.releases.releasing import cut_release
+from roost.control.releases.vault import vault_of
 from roost.control.wiring import Wiring, wire
 from roost.control.workspace import open_workspace
 
@@ -40,7 +41,9 @@ def wired(tmp_path: Path) -> Iterator[tuple[Wiring, VirtualClock, FakeAgent]]:
     agent = FakeAgent()
     with open_workspace(tmp_path, clock=clock) as ws:
         for _ in range(2):
-            cut_release(ws.store, ws.project, "web", root=ws.root, created_by="test")
+            cut_release(
+                ws.store, ws.project, "web", root=ws.root, vault=vault_of(ws), created_by="test"
+            )
         # web-r1 runs dev (as `roost up` leaves it); web-r2 never ran anywhere.
         record_first_deploy(
             ws, service="web", environment="dev", release="web-r1", actor="ci", fence=None

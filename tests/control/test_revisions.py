@@ -12,6 +12,8 @@ from roost.artifacts.packaging import package_service
 from roost.clock import VirtualClock
 from roost.control.releases.releasing import ReleaseError
 from roost.control.releases.revisions import revision_spec
+from roost.control.releases.vault import Vault
+from roost.secrets import KeyRing
 from roost.spec import Project, parse_project
 from roost.store import ReleaseRecord, open_store
 
@@ -47,12 +49,14 @@ def test_an_oci_release_runs_from_its_own_materialized_directory(tmp_path: Path)
     (source / "app.py").write_text("print('v1')\n")
     packaged = package_service(layout_of(tmp_path), source, service="web", tags=["v1"])
     release, project = _release(tmp_path, f"oci:{packaged.digest}")
-    spec = revision_spec(
-        release,
-        environment_name="dev",
-        environment=project.environments["dev"],
-        root=tmp_path,
-    )
+    with open_store(None, root=tmp_path) as store:
+        spec = revision_spec(
+            release,
+            environment_name="dev",
+            environment=project.environments["dev"],
+            root=tmp_path,
+            vault=Vault(store, KeyRing(tmp_path / ".roost")),
+        )
     assert spec.workdir != tmp_path
     assert (spec.workdir / "app.py").read_text() == "print('v1')\n"
     assert spec.env["VIRTUAL_ENV"]
@@ -61,12 +65,16 @@ def test_an_oci_release_runs_from_its_own_materialized_directory(tmp_path: Path)
 
 def test_a_missing_artifact_is_a_release_error(tmp_path: Path) -> None:
     release, project = _release(tmp_path, "oci:sha256:" + "0" * 64)
-    with pytest.raises(ReleaseError, match="is not in") as caught:
+    with (
+        open_store(None, root=tmp_path) as store,
+        pytest.raises(ReleaseError, match="is not in") as caught,
+    ):
         revision_spec(
             release,
             environment_name="dev",
             environment=project.environments["dev"],
             root=tmp_path,
+            vault=Vault(store, KeyRing(tmp_path / ".roost")),
         )
     assert caught.value.hint is not None
     assert "roost artifacts pull" in caught.value.hint

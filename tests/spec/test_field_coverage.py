@@ -56,6 +56,10 @@ T_IDENTITY = (
 )
 
 EXERCISED: dict[str, str] = {
+    # Sealed secrets: where the key-encryption key comes from.
+    "secret_store": "tests/control/test_vault.py::test_the_key_can_come_from_key_command",
+    "secret_store.key_command": "tests/control/test_vault.py::"
+    "test_the_key_can_come_from_key_command",
     # Promotion between environments, checked in the store.
     "environments.*.promote_from": "tests/control/test_promotion.py::"
     "test_staging_takes_only_what_dev_promoted_once_it_soaked",

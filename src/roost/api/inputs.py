@@ -98,3 +98,13 @@ ReleasePath = Annotated[
     str, _path(names.RELEASE_PATTERN, "A release id, or a unique leading part of one.")
 ]
 IdPath = Annotated[str, _path(names.ID_PATTERN, "An id, or a unique leading part of one.")]
+
+MAX_SECRET_BYTES = 64 * 1024
+SecretEnv = Annotated[
+    dict[EnvName, Annotated[str, Field(max_length=MAX_SECRET_BYTES)]],
+    Field(
+        max_length=MAX_ENV_VARS,
+        description="Values of the service's env: secrets, read by the CLI where the deploy is "
+        "issued; sealed on arrival, never logged or answered back.",
+    ),
+]

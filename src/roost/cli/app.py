@@ -34,6 +34,7 @@ from roost.cli.identity import identity_app
 from roost.cli.leases import lease_app, lock_app
 from roost.cli.scanning import sbom, scan, vulndb_app
 from roost.cli.schedules import schedule_app
+from roost.cli.secret_store import secret_app
 from roost.cli.slos import alerts_app, slo_app
 
 app = typer.Typer(
@@ -102,6 +103,7 @@ app.command("approve")(rollouts.approve)
 app.command("history")(rollouts.history)
 app.add_typer(rollouts.rollout_app, name="rollout")
 app.add_typer(releases.release_app, name="release")
+app.add_typer(secret_app, name="secret")
 app.add_typer(state.db_app, name="db")
 app.add_typer(build_app, name="build")
 app.command("builds")(builds)

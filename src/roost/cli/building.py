@@ -10,6 +10,7 @@ whose pipeline says ``on_success.release`` cuts a release pointing at its artifa
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Sequence
@@ -212,26 +213,18 @@ def _releaser(ws: Workspace) -> Any:
     def release(build: BuildRecord, project: Project, project_dir: Path) -> str | None:
         if not build.data.get("release") or not build.artifact:
             return None
-        from roost.control.releases.releasing import (
-            config_snapshot,
-            resolve_secret,
-            same_or_new_release,
-            secret_digest,
-        )
+        from roost.control.releases.releasing import config_snapshot, same_or_new_release
+        from roost.control.releases.vault import vault_of
 
         service = project.service(build.service)
         config = config_snapshot(project, service, root=project_dir)
         # The code is the artifact now: the runtime runs it from materialize(digest), not from
         # the temporary build folder the snapshot would point at.
         config["workdir"] = None
-        secrets = {
-            ref.name: {
-                "from": ref.source,
-                "version": ref.version,
-                "digest": secret_digest(resolve_secret(ref.source, root=ws.root)),
-            }
-            for ref in service.secrets
-        }
+        # env: secrets come from the environment of the command that runs the build.
+        secrets = vault_of(ws).pin_all(
+            service.secrets, root=ws.root, secret_env=dict(os.environ), by=build.created_by
+        )
         schema = service.db_schema
         artifact = f"oci:{build.artifact}"
         requires = schema.requires if schema is not None and schema.requires else ""

@@ -19,6 +19,7 @@ from roost.cli._live import EXIT_WAITING, reason_line, watch
 from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, console, err_console, fail
 from roost.cli._people import AsOpt, who
+from roost.cli._secrets import secret_env
 
 DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Return once the rollout has started.")
@@ -149,6 +150,8 @@ def deploy(
         "environment": environment,
         "release": release,
         "env": _overrides(set_env),
+        # A new release reads env: secrets from this shell (none when deploying one by id).
+        "secret_env": {} if release else secret_env(project, [service]),
         "approve": approve,
         "actor": who(as_),
         "override_budget": override_budget,

@@ -37,6 +37,7 @@ from roost.cli._options import (
 )
 from roost.cli._output import console, err_console, fail, user_errors
 from roost.cli._people import AsOpt, who
+from roost.cli._secrets import secret_env
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
 
 AGENT_DIR = "agent"
@@ -156,7 +157,11 @@ def up(
         result = call(
             "POST",
             f"{base}/api/v1/up",
-            json={"environment": environment, "actor": who(as_)},
+            json={
+                "environment": environment,
+                "actor": who(as_),
+                "secret_env": secret_env(project_file),
+            },
             timeout=120,
         )
     except _StartFailed as exc:
@@ -382,6 +387,7 @@ def start(
         "env": overrides,
         "replicas": replicas,
         "actor": who(as_),
+        "secret_env": {} if release else secret_env(project, [service]),
     }
     result = call(
         "POST", f"{base}/api/v1/services/{part(service)}/revisions", json=body, timeout=120

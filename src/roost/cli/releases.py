@@ -62,6 +62,8 @@ def list_releases(
 
 
 def _short(release: ReleaseRecord) -> dict[str, Any]:
+    from roost.secrets import withhold_plain
+
     return {
         "id": release.id,
         "service": release.service,
@@ -69,7 +71,7 @@ def _short(release: ReleaseRecord) -> dict[str, Any]:
         "created_at": release.created_at.isoformat(),
         "created_by": release.created_by,
         "schema": {"requires": release.schema_requires, "migrates_to": release.schema_migrates_to},
-        "secrets": release.secrets,
+        "secrets": withhold_plain(release.secrets),
         "config": release.config,
     }
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from roost.cli._options import OutputOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, print_problems, write_output
+
+if TYPE_CHECKING:
+    from roost.spec import Problem, Project
 
 
 def validate(
@@ -38,11 +42,42 @@ def validate(
 
     for line in lint_warnings(project):
         err_console.print(f"{found}: warning: {line}", markup=False)
+    if problems := _stored_secret_problems(found, project):
+        print_problems(SpecError(problems))
+        n = len(problems)
+        err_console.print(f"{found}: {n} problem{'s' if n != 1 else ''}", markup=False)
+        raise typer.Exit(EXIT_INVALID)
     console.print(
         f"{found}: ok — project {project.project!r}, "
         f"{len(project.environments)} environments, {len(project.services)} services",
         markup=False,
     )
+
+
+def _stored_secret_problems(found: Path, project: Project) -> list[Problem]:
+    """``roost:NAME`` sources that name no stored secret — checked when the project's state
+    store is there to ask (SQLite under .roost/, or $ROOST_DATABASE_URL); otherwise the
+    deploy that cuts the release refuses them."""
+    from roost.control.paths import STATE_DIR
+    from roost.spec.loading import stored_secret_problems
+    from roost.spec.services import parse_stored_reference
+    from roost.store import StoreError, open_store
+
+    refs = {r.source for s in project.services for r in s.secrets if r.source.startswith("roost:")}
+    url = os.environ.get("ROOST_DATABASE_URL")
+    if not refs or (not url and not (found.parent / STATE_DIR / "state.db").exists()):
+        return []
+    try:
+        with open_store(url, root=found.parent) as store:
+            missing = set()
+            for ref in refs:
+                name, version = parse_stored_reference(ref)
+                versions = {r.version for r in store.secrets.versions(name)}
+                if not versions or (version is not None and version not in versions):
+                    missing.add(ref)
+    except StoreError:
+        return []  # unreachable now: the deploy checks again
+    return stored_secret_problems(found, project, missing)
 
 
 def schema(

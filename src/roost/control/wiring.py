@@ -23,10 +23,12 @@ from roost.control.operations.desired import DesiredState
 from roost.control.operations.identities import IdentityDelivery
 from roost.control.operations.plane import ControlPlane, agent_dir
 from roost.control.operations.rolling_back import Rollbacks
+from roost.control.releases.vault import vault_of
 from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.workspace import Workspace
 from roost.identity import IDENTITY_DIR, TOKEN_LIFETIME, KeyStore
 from roost.leases import Locks
+from roost.secrets import SecretKeyError
 from roost.store import Fence
 
 
@@ -114,6 +116,18 @@ class Serving:
         self.wiring.stop()
 
 
+def _rekey_legacy_digests(ws: Workspace, say: Callable[[str], None]) -> None:
+    """Releases cut before sealed secrets pinned unkeyed sha256 digests: key them now, so
+    that no one can guess a short secret from a release again (docs/secrets.md)."""
+    try:
+        changed = vault_of(ws).rekey_legacy_digests()
+    except (SecretKeyError, OSError) as exc:
+        say(f"could not key the secret digests of older releases: {exc}")
+        return
+    if changed:
+        say(f"keyed the secret digests of {len(changed)} older release(s)")
+
+
 def wire_serve(
     ws: Workspace,
     gate: LeadershipGate,
@@ -133,6 +147,7 @@ def wire_serve(
     from the wiring (``roost serve`` passes the schedule runner, which sits above the control
     plane and so is handed in rather than imported)."""
     leader = GateLeader(gate)
+    _rekey_legacy_digests(ws, say)
     locks = DeployLocks(Locks(gate.backend, events=ws.store.events, clock=ws.clock))
     watch = AgentWatch(
         ws.store,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from roost.clock import Clock, RealClock
 from roost.control.paths import STATE_DIR
+from roost.secrets import KeyRing
 from roost.spec import Project, find_project_file, load_project
 from roost.store import Store, open_store
 
@@ -49,6 +51,13 @@ class Workspace:
     @property
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
+
+    @cached_property
+    def keys(self) -> KeyRing:
+        """The keys of the project's sealed secrets (loaded on first use, then kept)."""
+        return KeyRing(
+            self.state_dir, key_command=self.project.secret_store.key_command, cwd=self.root
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -72,15 +72,15 @@ UNAVAILABLE: tuple[Unavailable, ...] = (
     Unavailable(
         "services[].secrets[].from",
         "the vault secret backend",
-        "use env:VAR or file:path",
+        "use roost:NAME (`roost secret set NAME`), env:VAR or file:path",
         lambda value: isinstance(value, str) and value.startswith("vault:"),
         "vault:secret/shop#api_key",
     ),
     Unavailable(
         "services[].secrets[].version",
         "a secret version",
-        "remove `version:`: env: and file: secrets have no versions; a release pins a digest of "
-        "the value and a deploy refuses a value that changed",
+        "remove `version:`: pin a stored secret's version in its source, roost:NAME@3; a "
+        "release pins the version of every secret it reads",
         _is_set,
         '"3"',
     ),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from roost.spec._issues import Issue
 from roost.spec.availability import check_available
 from roost.spec.documents import Document, compose
 from roost.spec.locating import problems_from_error, problems_from_issues
@@ -107,3 +108,23 @@ def find_project_file(start: Path) -> Path | None:
             if candidate.is_file():
                 return candidate
     return None
+
+
+def stored_secret_problems(path: Path, project: Project, missing: set[str]) -> list[Problem]:
+    """Located problems for the ``roost:`` secret sources of ``project`` (loaded from
+    ``path``) that are in ``missing`` — the names the state store does not hold, which only a
+    caller that can reach the store knows."""
+    issues = [
+        Issue(
+            f"no stored secret {ref.source.removeprefix('roost:')!r}",
+            at=("services", s_index, "secrets", r_index, "from"),
+            hint=f"store it first: `roost secret set {ref.source.removeprefix('roost:')}` "
+            "(the value on stdin); `roost secret list` shows the stored ones",
+        )
+        for s_index, service in enumerate(project.services)
+        for r_index, ref in enumerate(service.secrets)
+        if ref.source in missing
+    ]
+    if not issues:
+        return []
+    return problems_from_issues(issues, compose(path.read_text()), str(path))

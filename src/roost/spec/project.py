@@ -12,7 +12,7 @@ from roost.spec.alerting import Alerting
 from roost.spec.analysis import Analysis
 from roost.spec.availability import check_available
 from roost.spec.environments import Environment
-from roost.spec.fields import Name, describe
+from roost.spec.fields import Command, Name, describe
 from roost.spec.probes import Probes, Warmup
 from roost.spec.references import check_references
 from roost.spec.rollouts import Rollout
@@ -44,6 +44,18 @@ class Defaults(SpecModel):
     analysis: Analysis | None = Field(default=None, description="Default canary analysis.")
 
 
+class SecretStore(SpecModel):
+    """Where the key that seals ``roost secret set`` values comes from (docs/secrets.md).
+
+    Default: ``$ROOST_SECRET_KEY`` if set, else a key file outside the project."""
+
+    key_command: Command | None = Field(
+        default=None,
+        description="A command that prints the key-encryption key (32 bytes in base64), e.g. "
+        "`pass show roost/kek`; run by `roost serve` and `roost secret`.",
+    )
+
+
 class Project(SpecModel):
     """A roost project: everything in one roost.yaml."""
 
@@ -70,6 +82,10 @@ class Project(SpecModel):
     schedules: dict[Name, Schedule] = Field(
         default_factory=dict,
         description="Actions run on a cron schedule, each in an explicit time zone.",
+    )
+    secret_store: SecretStore = Field(
+        default_factory=SecretStore,
+        description="The key of the sealed secrets (`roost secret`, roost:NAME sources).",
     )
 
     @model_validator(mode="after")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Sequence
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema, field_validator, model_validator
@@ -30,8 +31,52 @@ from roost.spec.rollouts import BlueGreenRollout, Rollout
 from roost.spec.slos import Slo
 from roost.spec.versions import SchemaCompat
 
-REFERENCE_PATTERN = r"^(env|file|vault):.+$"
+REFERENCE_PATTERN = r"^(env|file|vault|roost):.+$"
 _REFERENCE = re.compile(REFERENCE_PATTERN)
+
+
+SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,199}$"  # noqa: S105 - a name rule
+_SECRET_NAME = re.compile(SECRET_NAME_PATTERN)
+SECRET_NAME_RULE = "a letter or _, then letters, digits, _ . or - (at most 200)"  # noqa: S105
+
+
+def parse_stored_reference(reference: str) -> tuple[str, int | None]:
+    """``roost:NAME[@VERSION]`` → (NAME, VERSION or None for the latest); ValueError if bad."""
+    name, at, version = reference.removeprefix("roost:").partition("@")
+    if not _SECRET_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a secret name: {SECRET_NAME_RULE}")
+    if not at:
+        return name, None
+    if not version.isdigit() or int(version) < 1:
+        raise ValueError(f"{version!r} is not a secret version: a number from 1")
+    return name, int(version)
+
+
+def secret_source_problem(reference: str) -> tuple[str, str] | None:
+    """(message, hint) when a secret source is well-formed but not allowed, else None.
+
+    ``file:`` paths are confined to the project folder: an absolute path or one that climbs
+    out with ``..`` would let roost.yaml read any file the control plane can read."""
+    kind, _, where = reference.partition(":")
+    if kind == "file":
+        path = PurePosixPath(where)
+        if path.is_absolute() or where.startswith("~"):
+            return (
+                f"file:{where} is outside the project: a secret file's path is relative to it",
+                "move the file into the project (and out of version control), or use "
+                "`roost secret set` and roost:NAME",
+            )
+        if ".." in path.parts:
+            return (
+                f"file:{where} climbs out of the project with '..'",
+                "name a file inside the project, or use `roost secret set` and roost:NAME",
+            )
+    if kind == "roost":
+        try:
+            parse_stored_reference(reference)
+        except ValueError as exc:
+            return str(exc), "write roost:NAME or roost:NAME@3"
+    return None
 
 
 class ConfigFile(SpecModel):
@@ -76,7 +121,9 @@ class SecretRef(SpecModel):
     source: str = Field(
         alias="from",
         pattern=REFERENCE_PATTERN,
-        description="Where the value lives: env:VAR, file:path or vault:path#key.",
+        description="Where the value lives: roost:NAME[@VERSION] (`roost secret set`), env:VAR "
+        "(the environment of the `roost deploy`/`up`/`apply` that cuts the release), "
+        "file:path (inside the project) or vault:path#key.",
     )
     version: str | None = Field(
         default=None, description="Pin this version of the secret; null: latest when released."
@@ -88,8 +135,12 @@ class SecretRef(SpecModel):
         if isinstance(value, str) and not _REFERENCE.fullmatch(value):
             raise issue_error(
                 f"{describe(value)} is not a secret source",
-                hint="use env:VAR, file:path or vault:path#key",
+                hint="use roost:NAME[@VERSION], env:VAR, file:path or vault:path#key",
             )
+        if isinstance(value, str):
+            problem = secret_source_problem(value)
+            if problem is not None:
+                raise issue_error(problem[0], hint=problem[1])
         return value
 
     @field_validator("version", mode="before")

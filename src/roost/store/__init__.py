@@ -33,6 +33,7 @@ from roost.store.records import (
     LeaseRecord,
     ReleaseRecord,
     RolloutRecord,
+    SecretVersionRecord,
     TimelineEntry,
 )
 from roost.store.schedule_runs import ScheduleRunRecord
@@ -58,6 +59,7 @@ __all__ = [
     "RolloutRecord",
     "ScheduleRunRecord",
     "SchemaTooNew",
+    "SecretVersionRecord",
     "StaleFencingToken",
     "Store",
     "StoreError",

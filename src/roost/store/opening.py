@@ -21,6 +21,7 @@ from roost.store.quarantines import Quarantines
 from roost.store.releases import Releases
 from roost.store.rollouts import Rollouts
 from roost.store.schedule_runs import ScheduleRuns
+from roost.store.secrets import Secrets
 from roost.store.urls import Dialect, resolve_url
 
 
@@ -41,6 +42,7 @@ class Store:
     deliveries: Deliveries
     quarantines: Quarantines
     schedule_runs: ScheduleRuns
+    secrets: Secrets
 
     def __init__(self, db: Database, *, clock: Clock, schema_revision: str) -> None:
         self._db = db
@@ -58,6 +60,7 @@ class Store:
         self.deliveries = Deliveries(db, clock)
         self.quarantines = Quarantines(db, clock)
         self.schedule_runs = ScheduleRuns(db, clock)
+        self.secrets = Secrets(db, clock)
 
     @property
     def url(self) -> str:

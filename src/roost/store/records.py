@@ -172,3 +172,25 @@ class AppliedProjectRecord:
     text: str
     applied_by: str
     applied_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SecretVersionRecord:
+    """One version of a sealed secret: the value only in ``ciphertext`` (encrypted), never in
+    clear. ``scope`` is the environment it is for, or "" for every environment."""
+
+    name: str
+    version: int
+    scope: str
+    ciphertext: str
+    wrapped_key: str
+    kek_id: str
+    digest: str
+    created_at: datetime
+    created_by: str
+
+    def __repr__(self) -> str:  # the ciphertext has no place in a log line
+        return (
+            f"SecretVersionRecord({self.name!r}, version={self.version}, scope={self.scope!r}, "
+            f"kek_id={self.kek_id!r})"
+        )

@@ -115,5 +115,16 @@ class Releases:
             row = conn.execute(query).first()
         return None if row is None else ReleaseRecord(**row._mapping)
 
+    def rekey_digests(self, release_id: str, secrets: Mapping[str, Any]) -> None:
+        """Replace release ``release_id``'s pinned secrets with the same pins under keyed
+        digests. The one change a release ever takes: an unkeyed ``sha256`` of a secret let
+        anyone who could read the release guess a short value offline (docs/secrets.md)."""
+        with self._db.writing() as conn:
+            conn.execute(
+                sa.update(releases)
+                .where(releases.c.id == release_id)
+                .values(secrets=json_object(secrets, "secrets"))
+            )
+
     def __repr__(self) -> str:
         return f"Releases({self._db.redacted_url!r})"

@@ -317,6 +317,23 @@ trigger_states = sa.Table(
     sa.Column("suspended_at", UTCDateTime, nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+
+# Sealed secrets (``roost secret set``): one row per version, numbered per name across scopes
+# (``scope`` is an environment name, or "" for every environment). ``ciphertext`` is the value
+# under its own data key; ``wrapped_key`` is that data key under the KEK named by ``kek_id``,
+# which never enters the store. ``digest`` is keyed (HMAC), so it reveals nothing offline.
+secret_versions = sa.Table(
+    "secret_versions",
+    metadata,
+    sa.Column("name", sa.String(300), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("scope", sa.String(100), nullable=False),
+    sa.Column("ciphertext", sa.Text, nullable=False),
+    sa.Column("wrapped_key", sa.Text, nullable=False),
+    sa.Column("kek_id", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(100), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
 )
 
 # Artifact digests that may not be deployed (the quarantine action, `roost artifacts

@@ -6,6 +6,7 @@ reads, so nothing here needs a fencing token.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 
 from roost.api.inputs import IdPath, ReleasePath
 from roost.api.routes._deps import WorkspaceDep
+from roost.secrets import withhold_plain
 from roost.store import NotFound
 from roost.store.records import LeaseRecord, ReleaseRecord, RolloutRecord, TimelineEntry
 
@@ -31,16 +33,21 @@ def list_releases(
     ws: WorkspaceDep, service: str | None = None, limit: Limit = 50
 ) -> list[ReleaseRecord]:
     """Releases, newest first, optionally for one service."""
-    return ws.store.releases.list(service, limit=limit)
+    return [_shown(r) for r in ws.store.releases.list(service, limit=limit)]
 
 
 @router.get("/releases/{release_id}", tags=["releases"], responses={404: {}})
 def get_release(ws: WorkspaceDep, release_id: ReleasePath) -> ReleaseRecord:
     """One release: artifact, config snapshot, secret versions and schema range."""
     try:
-        return ws.store.releases.find(release_id)
+        return _shown(ws.store.releases.find(release_id))
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+def _shown(release: ReleaseRecord) -> ReleaseRecord:
+    """A release as the API shows it: pinned secrets by version and keyed digest only."""
+    return dataclasses.replace(release, secrets=withhold_plain(release.secrets))
 
 
 @router.get("/rollouts", tags=["rollouts"])

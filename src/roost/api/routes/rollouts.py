@@ -19,6 +19,7 @@ from roost.api.inputs import (
     EnvVars,
     IdPath,
     ReleaseId,
+    SecretEnv,
     ServiceName,
     ServicePath,
     Text,
@@ -47,6 +48,7 @@ class Deploy(BaseModel):
     env: EnvVars = Field(
         default_factory=dict, description="Extra environment variables of the new release."
     )
+    secret_env: SecretEnv = Field(default_factory=dict)
     approve: bool = Field(
         default=False, description="Count the requester's own approval (refused by four eyes)."
     )
@@ -91,6 +93,7 @@ def deploy(request: Request, body: Annotated[Deploy, Body()]) -> dict[str, Any]:
         environment=body.environment,
         release=body.release,
         env_overrides=body.env,
+        secret_env=body.secret_env,
         approve=body.approve,
         actor=body.actor,
         override_budget=body.override_budget,

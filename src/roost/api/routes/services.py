@@ -19,6 +19,7 @@ from roost.api.inputs import (
     ReleaseId,
     RevisionName,
     RevisionPath,
+    SecretEnv,
     ServicePath,
     Text,
 )
@@ -37,6 +38,7 @@ def _plane(request: Request) -> ControlPlane:
 class Up(BaseModel):
     environment: EnvironmentName | None = Field(default=None, description="Default: the first one.")
     actor: Text | None = None
+    secret_env: SecretEnv = Field(default_factory=dict)
 
 
 class StartRevision(BaseModel):
@@ -47,6 +49,7 @@ class StartRevision(BaseModel):
     env: EnvVars = Field(default_factory=dict, description="Extra environment variables.")
     replicas: int | None = Field(default=None, ge=0, le=1000)
     actor: Text | None = None
+    secret_env: SecretEnv = Field(default_factory=dict)
 
 
 class SetWeights(BaseModel):
@@ -100,7 +103,9 @@ def ps(request: Request, environment: EnvironmentName | None = None) -> dict[str
 @router.post("/up")
 def up(request: Request, body: Annotated[Up, Body()]) -> dict[str, Any]:
     """Listeners for every service and a first revision for those that run nothing yet."""
-    return _plane(request).up(environment=body.environment, actor=body.actor)
+    return _plane(request).up(
+        environment=body.environment, actor=body.actor, secret_env=body.secret_env
+    )
 
 
 @router.post("/services/{service}/revisions")
@@ -113,6 +118,7 @@ def start_revision(service: ServicePath, request: Request, body: StartRevision) 
         env_overrides=body.env,
         replicas=body.replicas,
         actor=body.actor,
+        secret_env=body.secret_env,
     )
     return {"service": service, "revision": revision}
 

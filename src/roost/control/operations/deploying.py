@@ -27,6 +27,7 @@ from roost.control.guards import (
 from roost.control.operations.plane import ControlPlane
 from roost.control.releases.releasing import cut_release
 from roost.control.releases.revisions import revision_spec, service_of
+from roost.control.releases.vault import vault_of
 from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.rollouts.observing import current_revision
 from roost.control.rollouts.requests import (
@@ -176,6 +177,7 @@ class Deployments:
         environment: str | None = None,
         release: str | None = None,
         env_overrides: Mapping[str, str] | None = None,
+        secret_env: Mapping[str, str] | None = None,
         approve: bool = False,
         actor: str,
         override_budget: str | None = None,
@@ -187,6 +189,7 @@ class Deployments:
 
         With the environment's approval required, the rollout waits for ``roost approve``;
         ``approve`` counts the requester's own approval, which four eyes refuses.
+        ``secret_env`` holds the values of ``env:`` secrets, read by the CLI that asks.
         """
         self.reload()
         spec, env_name, env = self.target(service, environment)
@@ -216,12 +219,20 @@ class Deployments:
             self.ws.project,
             spec.name,
             root=self.ws.root,
+            vault=vault_of(self.ws),
+            secret_env=secret_env,
             env_overrides=dict(env_overrides or {}),
             created_by=actor,
         )
         if existing is None:
             # A new release pins the secrets it read; fails here, not in the loop, if it cannot.
-            revision_spec(record, environment_name=env_name, environment=env, root=self.ws.root)
+            revision_spec(
+                record,
+                environment_name=env_name,
+                environment=env,
+                root=self.ws.root,
+                vault=vault_of(self.ws),
+            )
         audit(self.ws, overrides, actor=actor, fence=self.executor.fence())
         request = DeployRequest("deploy", env_name, actor, now, approvals=grants)
         waiting = check_approval(

@@ -22,6 +22,7 @@ from roost.control.operations.first_deploys import record_first_deploy
 from roost.control.paths import STATE_DIR
 from roost.control.releases.releasing import cut_release
 from roost.control.releases.revisions import revision_spec
+from roost.control.releases.vault import vault_of
 from roost.control.slos.watching import SloWatcher
 from roost.control.workspace import Workspace
 from roost.spec import Environment, Service
@@ -122,7 +123,13 @@ class ControlPlane:
         state["agent"] = {"url": agent.url}
         return state
 
-    def up(self, *, environment: str | None = None, actor: str | None = None) -> dict[str, Any]:
+    def up(
+        self,
+        *,
+        environment: str | None = None,
+        actor: str | None = None,
+        secret_env: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Give every service of ``environment`` a listener and, if it runs nothing yet, a
         revision at 100%: the release last promoted there (after ``roost down``), else a first
         release cut now (the first deploy of a service goes straight to full traffic)."""
@@ -138,7 +145,11 @@ class ControlPlane:
                     continue
                 deployed = self._last_promoted(service.name, env_name)
                 revision = self.start_revision(
-                    service.name, environment=env_name, release=deployed, actor=actor
+                    service.name,
+                    environment=env_name,
+                    release=deployed,
+                    actor=actor,
+                    secret_env=secret_env,
                 )
                 if deployed is None:
                     self._record_first_deploy(service.name, env_name, revision, actor=actor)
@@ -179,6 +190,7 @@ class ControlPlane:
         env_overrides: Mapping[str, str] | None = None,
         replicas: int | None = None,
         actor: str | None = None,
+        secret_env: Mapping[str, str] | None = None,
     ) -> str:
         """Start a revision (a new release, or ``release``) at weight 0 — or at 100% when the
         service runs nothing else. Returns the revision name (the release id)."""
@@ -191,6 +203,8 @@ class ControlPlane:
                 self.ws.project,
                 service.name,
                 root=self.ws.root,
+                vault=vault_of(self.ws),
+                secret_env=secret_env,
                 env_overrides=dict(env_overrides or {}),
                 created_by=actor or "roost",
             )
@@ -206,6 +220,7 @@ class ControlPlane:
             environment_name=env_name,
             environment=env,
             root=self.ws.root,
+            vault=vault_of(self.ws),
             replicas=replicas,
         )
         with self._agent(env_name) as agent:

@@ -17,8 +17,10 @@ from roost.control.errors import OperationError
 from roost.control.guards import ROLLBACK_GUARDS
 from roost.control.operations.deploying import Deployments
 from roost.control.releases.revisions import revision_spec
+from roost.control.releases.vault import vault_of
 from roost.control.rollouts.requests import DeployRequest, load_request, load_state
 from roost.rollout import RollbackRefused, plan_rollback
+from roost.secrets import withhold_plain
 from roost.store import ReleaseRecord, RolloutRecord
 
 PROMOTED = "promoted"
@@ -78,8 +80,14 @@ class Rollbacks:
         )
         if isinstance(plan, RollbackRefused):
             raise OperationError(plan.reason, status=409, hint=plan.hint)
-        # Fails before anything starts when a pinned secret cannot be read or has changed.
-        revision_spec(target, environment_name=env_name, environment=env, root=self.ws.root)
+        # Fails before anything starts when a pinned secret version cannot be opened.
+        revision_spec(
+            target,
+            environment_name=env_name,
+            environment=env,
+            root=self.ws.root,
+            vault=vault_of(self.ws),
+        )
         now = self.ws.clock.now()
         override = None if plan.override_reason is None else f"{plan.override_reason}: {force}"
         request = DeployRequest(
@@ -90,7 +98,11 @@ class Rollbacks:
                 events.ROLLBACK_FORCED,
                 source=events.SOURCE_ROLLOUTS,
                 subject=f"{spec.name}/{env_name}",
-                data={"reason": force, **plan.to_dict()},
+                data={
+                    "reason": force,
+                    **plan.to_dict(),
+                    "secrets": withhold_plain(plan.to_dict()["secrets"]),
+                },
                 actor=actor,
                 fence=executor.fence(),
             )

@@ -3,58 +3,22 @@
 A release is immutable and self-contained: its config snapshot holds everything needed to run
 it again later — the service's resolved settings and the *contents* of its config files (read
 now, not at deploy time), so a rollback restores exactly what ran. Secret *values* are never
-stored: the release pins each secret's reference, version and a digest of the value, and a
-deploy re-reads the value and refuses when the digest no longer matches a pinned version.
+stored in the release: it pins each secret's version in the sealed secret store and a keyed
+digest of its value (:mod:`roost.control.releases.vault`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from roost.control.releases.errors import ReleaseError
+from roost.control.releases.vault import Vault
 from roost.spec import Project, Service
 from roost.spec.names import ENV_NAME_RULE, env_name_problem, text_problem
 from roost.store import ReleaseRecord, Store
-
-
-class ReleaseError(Exception):
-    """A release cannot be cut (unreadable config file, missing secret, ...)."""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
-def resolve_secret(reference: str, *, root: Path) -> str:
-    """The value behind ``env:VAR`` or ``file:path``; vault references need a vault backend."""
-    kind, _, where = reference.partition(":")
-    if kind == "env":
-        value = os.environ.get(where)
-        if value is None:
-            raise ReleaseError(
-                f"secret {reference!r}: ${where} is not set", hint=f"export {where}=..."
-            )
-        return value
-    if kind == "file":
-        path = (root / where).resolve()
-        try:
-            return path.read_text().rstrip("\n")
-        except OSError as exc:
-            raise ReleaseError(
-                f"secret {reference!r}: cannot read {path}: {exc.strerror}"
-            ) from None
-    raise ReleaseError(
-        f"secret {reference!r}: the {kind!r} secret backend is not available on this machine",
-        hint="use env:VAR or file:path for local runs",
-    )
-
-
-def secret_digest(value: str) -> str:
-    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
 def config_snapshot(project: Project, service: Service, *, root: Path) -> dict[str, Any]:
@@ -87,11 +51,16 @@ def cut_release(
     service_name: str,
     *,
     root: Path,
+    vault: Vault,
+    secret_env: Mapping[str, str] | None = None,
     env_overrides: dict[str, str] | None = None,
     created_by: str,
     notes: str = "",
 ) -> ReleaseRecord:
-    """Record a new immutable release of ``service_name`` from the current roost.yaml."""
+    """Record a new immutable release of ``service_name`` from the current roost.yaml.
+
+    ``secret_env`` holds the values of its ``env:`` secrets, read where the deploy was issued
+    (never this process's own environment); they are sealed into ``vault`` and pinned."""
     service = project.service(service_name)
     # Checked before anything is stored: a release is immutable, so a bad name cut into one
     # would break every later deploy of it.
@@ -103,14 +72,7 @@ def cut_release(
     config = config_snapshot(project, service, root=root)
     if env_overrides:
         config["env"] = {**config.get("env", {}), **env_overrides}
-    secrets = {}
-    for ref in service.secrets:
-        value = resolve_secret(ref.source, root=root)
-        secrets[ref.name] = {
-            "from": ref.source,
-            "version": ref.version,
-            "digest": secret_digest(value),
-        }
+    secrets = vault.pin_all(service.secrets, root=root, secret_env=secret_env or {}, by=created_by)
     schema = service.db_schema
     return store.releases.create(
         service.name,
@@ -126,6 +88,9 @@ def cut_release(
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+__all__ = ["ReleaseError", "config_snapshot", "cut_release", "same_or_new_release", "same_release"]
 
 
 class ReleaseFields(TypedDict):

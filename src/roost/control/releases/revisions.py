@@ -14,7 +14,8 @@ from typing import Any
 
 from roost.artifacts.errors import ArtifactError
 from roost.artifacts.materializing import environment_for, materialize
-from roost.control.releases.releasing import ReleaseError, resolve_secret, secret_digest
+from roost.control.releases.errors import ReleaseError
+from roost.control.releases.vault import Vault
 from roost.runtime import (
     ConfigFile,
     ExecProbe,
@@ -73,23 +74,21 @@ def revision_spec(
     environment_name: str,
     environment: Environment,
     root: Path,
+    vault: Vault,
     replicas: int | None = None,
 ) -> RevisionSpec:
     """What the runtime runs for ``release`` in ``environment``.
 
-    Secrets are read again now and checked against the digests pinned in the release, so a
-    revision never runs with a secret other than the one it was released with.
+    Secrets are the versions the release pinned, opened from ``vault``: a revision (a
+    rollback's too) never runs with a secret other than the one it was released with.
     """
     service = service_of(release)
-    secrets = {}
-    for name, pinned in release.secrets.items():
-        value = resolve_secret(str(pinned["from"]), root=root)
-        if secret_digest(value) != pinned.get("digest"):
-            raise ReleaseError(
-                f"secret {name} ({pinned['from']}) changed since release {release.id} was cut",
-                hint="cut a new release to pick up the new value, or restore the old one",
-            )
-        secrets[name] = value
+    secrets = {
+        name: vault.resolve(
+            name, pinned, environment=environment_name, release=release.id, root=root
+        )
+        for name, pinned in release.secrets.items()
+    }
     probes = service.probes
     readiness = _probe(probes.readiness)
     if readiness is None:

@@ -15,6 +15,7 @@ from roost._util import event_catalog as events
 from roost.control.dataplane.agents import AgentRefused
 from roost.control.dataplane.protocol import AgentApi
 from roost.control.releases.revisions import revision_spec, service_of
+from roost.control.releases.vault import vault_of
 from roost.control.rollouts.requests import EXPIRED, DeployRequest, record_data
 from roost.control.workspace import Workspace
 from roost.rollout import Decision, Phase, RecordTimeline, RolloutState, ScaleCanary, SetWeights
@@ -103,6 +104,7 @@ class Applier:
             environment_name=environment,
             environment=self.environment(environment),
             root=self.ws.root,
+            vault=vault_of(self.ws),
             replicas=replicas,
         )
         agent.ensure_listener(service, self.listen_port(service_of(release), environment))
