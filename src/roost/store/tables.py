@@ -317,6 +317,7 @@ trigger_states = sa.Table(
     sa.Column("suspended_at", UTCDateTime, nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
 
 # Sealed secrets (``roost secret set``): one row per version, numbered per name across scopes
 # (``scope`` is an environment name, or "" for every environment). ``ciphertext`` is the value
