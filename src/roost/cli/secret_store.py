@@ -71,6 +71,8 @@ def _read_value(from_file: Path | None) -> str:
 @secret_app.command("set")
 def set_secret(
     name: Annotated[str, typer.Argument(help="Secret name, used as roost:NAME in roost.yaml.")],
+    # Caught to be refused without being repeated (click would echo an unexpected argument).
+    value_in_argv: Annotated[str | None, typer.Argument(hidden=True, show_default=False)] = None,
     environment: Annotated[
         str | None,
         typer.Option("--env", "-e", help="Only for this environment (default: every one)."),
@@ -86,7 +88,19 @@ def set_secret(
     """Store a new version of secret NAME, read from stdin (or --from-file), sealed with
     AES-GCM; the next release that reads roost:NAME pins it."""
     from roost.control.releases.vault import value_problem
+    from roost.spec.services import SECRET_NAME_RULE, parse_stored_reference
 
+    if value_in_argv is not None:
+        fail(
+            "roost secret set takes the value from stdin or --from-file, never from the command "
+            "line (other users can read it in the process list; shells keep it in history)",
+            hint=f'printf %s "$VALUE" | roost secret set {name}',
+            code=2,
+        )
+    try:
+        parse_stored_reference(name)
+    except ValueError:
+        fail(f"{name!r} is not a secret name", hint=SECRET_NAME_RULE, code=2)
     value = _read_value(from_file)
     if (problem := value_problem(value)) is not None:
         fail(f"secret {name}: {problem}", code=2)
