@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost._util.processes import keep_files_private
 from roost.agent.handover import (
     API,
     CHANNEL_ENV,
@@ -395,8 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s"
     )
+    # Started by `roost up` it inherits roost's private umask; started any other way it must
+    # not write the routes, runtime state and logs readable by other users.
+    keep_files_private()
     root = args.project.resolve()
-    (root / ".roost" / "agent").mkdir(parents=True, exist_ok=True)
+    (root / ".roost" / "agent").mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         supervisor = Supervisor(
             root, api_port=args.api_port, reserve=not args.no_reserve, command=args.agent_command

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from roost._util import event_catalog as events
+from roost._util.files import make_private
 from roost._util.processes import pid_alive
 from roost.cli._binding import Tls, advertised_url, check_exposure, load_tls
 from roost.cli._options import (
@@ -237,6 +238,8 @@ def _run(
     url = advertised_url(host, bound_host, bound_port, tls=tls)
     ca = tls.ca if tls else None
     state_dir = ws.state_dir
+    # A .roost/ from an older roost may be readable by everyone: close it before serving.
+    make_private(state_dir)
     # The rollout loop runs only while this process leads (the leader's duties start and stop
     # it) and resumes every rollout the store says is in progress. No new work goes to an
     # agent that stopped sending heartbeats.
