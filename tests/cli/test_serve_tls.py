@@ -161,3 +161,22 @@ def test_bad_tls_options_are_one_line(
     assert result.returncode == 2
     assert expected in _one_error_line(result.stderr)
     assert not (project / ".roost").exists()
+
+
+def test_roost_up_starts_an_https_control_plane_and_talks_to_it(tmp_path: Path) -> None:
+    from tests._projects import project_down
+
+    pki = make_pki(tmp_path / "pki")
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "roost.yaml").write_text("project: empty\nversion: 1\nenvironments:\n  dev: {}\n")
+    tls = ("--tls-cert", str(pki.cert), "--tls-key", str(pki.key), "--tls-ca", str(pki.ca))
+    with project_down(root):
+        up = roost("up", "--project", str(root), *tls, timeout=180)
+        assert up.returncode == 0, up.stdout + up.stderr
+        recorded = json.loads((root / ".roost" / "api.json").read_text())
+        assert recorded["url"].startswith("https://127.0.0.1:")
+        # `up` itself called the API over https (apply, up); so do later commands.
+        ps = roost("ps", "--project", str(root))
+        assert ps.returncode == 0, ps.stderr
+        assert recorded["url"] in ps.stdout

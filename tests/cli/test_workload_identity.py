@@ -293,6 +293,11 @@ def test_a_calls_b_with_its_workload_token_and_b_refuses_bad_ones(
     assert {k["kid"] for k in jwks["keys"]} == {kid, new_kid}
     assert all("d" not in k for k in jwks["keys"]), "no private key is ever published"
     assert _ask_b(b, token).status_code == 200
+    listed = roost("identity", "keys", "--project", str(root), env={"COLUMNS": "250"})
+    assert listed.returncode == 0, listed.stderr
+    assert kid in listed.stdout
+    assert new_kid in listed.stdout
+    assert "published; signs from" in listed.stdout
     again = _wait_for_a(ports["a"])
     assert again["b_status"] == 200, again
     # A token signed by the new key verifies as soon as B fetches the key set again for the

@@ -219,3 +219,14 @@ def test_discovery_points_at_the_jwks() -> None:
     assert doc["issuer"] == ISSUER
     assert doc["jwks_uri"] == ISSUER + "/.well-known/jwks.json"
     assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
+
+
+def test_a_key_file_others_can_read_is_refused(keys: KeyStore) -> None:
+    keys.signing_key()
+    keys.path.chmod(0o644)
+    with pytest.raises(KeyStoreError, match="readable by others") as raised:
+        keys.signing_key()
+    assert "rotate-key --immediately" in str(raised.value.hint)
+    keys.path.chmod(0o600)
+    keys.rotate(notice=timedelta(0))  # the way out the hint names
+    assert len(keys.jwks()["keys"]) == 2

@@ -202,6 +202,12 @@ class KeyStore:
         except FileNotFoundError:
             self._seen, self._entries = None, []
             return []
+        if stat.st_mode & 0o077:
+            raise KeyStoreError(
+                f"the signing key file {self.path} is readable by others: its keys may have "
+                "leaked, so roost does not use them",
+                hint=f"chmod 600 {self.path}, then `roost identity rotate-key --immediately`",
+            )
         seen = (stat.st_mtime_ns, stat.st_size)
         if seen != self._seen:
             try:
