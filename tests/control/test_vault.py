@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from roost._util import event_catalog
 from roost.control.releases.errors import ReleaseError
 from roost.control.releases.releasing import cut_release
 from roost.control.releases.revisions import revision_spec
@@ -131,7 +132,7 @@ def test_rotation_rewraps_every_data_key(ws: Workspace) -> None:
     vault.set_named("db", "pw-1", by="alice")
     release = _cut(ws, API_TOKEN="tok")
     old_id, old_key = ws.keys.kek()
-    new_id, count = vault.rotate_key()
+    new_id, count = vault.rotate_key(by="alice")
     assert count == 3
     assert new_id != old_id
     assert ws.keys.key_file.read_bytes() != base64.b64encode(old_key) + b"\n"
@@ -139,6 +140,15 @@ def test_rotation_rewraps_every_data_key(ws: Workspace) -> None:
     assert {r.kek_id for r in ws.store.secrets.versions()} == {new_id}
     assert _secrets(ws, release)["DB_PASSWORD"] == "pw-1"
     assert fresh.value(ws.store.secrets.get("db", 1)) == "pw-1"
+    rotated = ws.store.events.list(event_catalog.SECRET_KEY_ROTATED)
+    assert [(e.actor, e.data["data_keys"]) for e in rotated] == [("alice", 3)]
+    added = ws.store.events.list(event_catalog.SECRET_SET)
+    assert {(e.subject, e.data["version"]) for e in added} == {
+        ("db", 1),
+        ("env:API_TOKEN", 1),
+        ("file:secrets/smtp", 1),
+    }
+    assert "pw-1" not in str([e.data for e in added])
 
 
 def test_a_rotation_that_fails_half_way_leaves_the_old_key_and_every_secret(ws: Workspace) -> None:
@@ -155,7 +165,7 @@ def test_a_rotation_that_fails_half_way_leaves_the_old_key_and_every_secret(ws: 
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        vault.rotate_key(check=crash)
+        vault.rotate_key(by="alice", check=crash)
     assert seen == [1, 2]  # it stopped half-way through ...
     assert ws.store.secrets.versions() == rows_before  # ... and no row changed
     assert ws.keys.key_file.read_bytes() == key_before

@@ -152,3 +152,12 @@ def current_name(type_: str) -> str:
     if type_.startswith(_LEGACY_PREFIX) and legacy_name(PREFIX + type_.removeprefix("roost.")):
         return PREFIX + type_.removeprefix(_LEGACY_PREFIX)
     return type_
+
+
+# -- sealed secrets (never a value: the name, version and environment) -------------------------
+SOURCE_SECRETS = "/roost/secrets"
+SECRET = PREFIX + "secret."
+SECRET_SET = SECRET + "set"
+"""A new version of a sealed secret: ``roost secret set``, or an env:/file: value a release read."""
+SECRET_KEY_ROTATED = SECRET + "key_rotated"
+"""Every data key re-wrapped under a new key-encryption key (its public id and the count)."""

@@ -185,6 +185,7 @@ def rotate_key(
     ] = None,
     project: ProjectOpt = None,
     database_url: DatabaseOpt = None,
+    as_: AsOpt = None,
 ) -> None:
     """Re-wrap every secret's data key under a new key-encryption key, in one transaction:
     every secret moves to the new key, or none does."""
@@ -199,7 +200,7 @@ def rotate_key(
         except SecretKeyError as exc:
             fail(str(exc), hint=exc.hint, code=2)
     with _vault(project, database_url) as vault:
-        kek_id, count = vault.rotate_key(new_key)
+        kek_id, count = vault.rotate_key(new_key, by=who(as_))
         where = vault.keys.describe()
     console.print(f"re-wrapped {count} data key(s) under key {kek_id} ({where})", markup=False)
     if new_key_file is not None:

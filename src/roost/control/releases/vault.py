@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from roost._util import event_catalog
 from roost.control.releases.errors import ReleaseError
 from roost.control.workspace import Workspace
 from roost.secrets import (
@@ -96,7 +97,16 @@ class Vault:
             sealed = seal_value(kek, value, kek_id=kek_id, context=_context(name, version))
             return sealed.ciphertext, sealed.wrapped_key, sealed.kek_id
 
-        return self.store.secrets.add(name, scope=scope, seal=seal, digest=digest, created_by=by)
+        record = self.store.secrets.add(name, scope=scope, seal=seal, digest=digest, created_by=by)
+        # Audited like every change, with what identifies the version and nothing of its value.
+        self.store.events.append(
+            event_catalog.SECRET_SET,
+            source=event_catalog.SOURCE_SECRETS,
+            subject=name,
+            data={"name": name, "version": record.version, "environment": scope or None},
+            actor=by,
+        )
+        return record
 
     def set_named(
         self, name: str, value: str, *, scope: str = ALL_ENVIRONMENTS, by: str
@@ -300,6 +310,7 @@ class Vault:
         self,
         new_key: bytes | None = None,
         *,
+        by: str,
         check: Callable[[str, int], None] | None = None,
     ) -> tuple[str, int]:
         """Re-wrap every data key under a new KEK, in one store transaction: all rows move
@@ -330,6 +341,12 @@ class Vault:
             self.keys.abandon_rotation()
             raise
         self.keys.finish_rotation(new)
+        self.store.events.append(
+            event_catalog.SECRET_KEY_ROTATED,
+            source=event_catalog.SOURCE_SECRETS,
+            data={"key": new_id, "previous_key": old_id, "data_keys": count},
+            actor=by,
+        )
         return new_id, count
 
     def __repr__(self) -> str:
