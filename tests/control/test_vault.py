@@ -239,3 +239,17 @@ def test_old_plain_digests_are_keyed_and_still_verify(ws: Workspace) -> None:
     (ws.root / "secrets" / "smtp").write_text("changed")
     with pytest.raises(ReleaseError, match="changed since release"):
         _secrets(ws, ws.store.releases.get(old.id))
+
+
+def test_a_long_running_process_follows_a_rotation_made_by_another(ws: Workspace) -> None:
+    serving = vault_of(ws)  # roost serve: it read the key once and keeps it
+    serving.set_named("db", "before", by="alice")
+    Vault(ws.store, KeyRing(ws.state_dir)).rotate_key(by="bob")  # `roost secret rotate-key`
+    # It seals a new value under the new key, not the one it remembered ...
+    serving.set_named("db", "after", by="alice")
+    rows = ws.store.secrets.versions("db")
+    assert len({r.kek_id for r in rows}) == 1
+    # ... and opens the re-wrapped old one.
+    assert serving.value(rows[1]) == "before"
+    fresh = Vault(ws.store, KeyRing(ws.state_dir))
+    assert [fresh.value(r) for r in rows] == ["after", "before"]

@@ -189,10 +189,21 @@ class KeyRing:
             self._kek = (kek_id(key), key)
         return self._kek
 
+    def reload(self) -> None:
+        """Forget the KEK kept in memory: another process (``roost secret rotate-key``) may
+        have replaced it since this one read it — a long-running ``roost serve`` must not
+        seal with, or look only for, a key that is no longer current."""
+        self._kek = None
+
     def kek_for(self, wanted: str) -> bytes:
-        """The KEK whose id is ``wanted``: the current one, or — after a rotation that stopped
-        between committing the re-wrapped keys and replacing the key file — the pending one,
-        which is then made current (finishing that rotation)."""
+        """The KEK whose id is ``wanted``: the current one (read again if the one in memory
+        is not it), or — after a rotation that stopped between committing the re-wrapped keys
+        and replacing the key file — the pending one, which is then made current (finishing
+        that rotation)."""
+        current_id, current = self.kek()
+        if wanted == current_id:
+            return current
+        self.reload()
         current_id, current = self.kek()
         if wanted == current_id:
             return current

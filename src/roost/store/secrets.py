@@ -21,6 +21,11 @@ from roost.store.tables import secret_versions
 
 SECRET_SEQ = "secret"  # noqa: S105 - a counter scope, not a secret
 
+
+class StaleKey(RuntimeError):
+    """A new version sealed under a KEK that is no longer the store's (rotated meanwhile)."""
+
+
 # (name, version, wrapped_key, kek_id) → (new wrapped_key, new kek_id)
 Rewrapper = Callable[[str, int, str, str], tuple[str, str]]
 
@@ -48,6 +53,18 @@ class Secrets:
         with self._db.writing() as conn:
             version = next_value(conn, SECRET_SEQ, name)
             ciphertext, wrapped_key, kek_id = seal(version)
+            # Checked in the same transaction as the insert (which a rotation's re-wrap
+            # excludes): a writer still holding the KEK of before a rotation must not add a
+            # row the new KEK cannot open.
+            other = conn.execute(
+                sa.select(secret_versions.c.kek_id)
+                .where(secret_versions.c.kek_id != kek_id)
+                .limit(1)
+            ).first()
+            if other is not None:
+                raise StaleKey(
+                    f"the store's secrets are wrapped under key {other[0]}, not {kek_id}"
+                )
             row = conn.execute(
                 sa.insert(secret_versions)
                 .values(

@@ -44,6 +44,7 @@ from roost.spec.services import (
     secret_source_problem,
 )
 from roost.store import NotFound, SecretVersionRecord, Store
+from roost.store.secrets import StaleKey
 
 MAX_SECRET_BYTES = 64 * 1024
 ALL_ENVIRONMENTS = ""
@@ -90,14 +91,30 @@ class Vault:
         """Store ``value`` as the next version of ``name`` (for ``scope``, or everywhere)."""
         if (problem := value_problem(value)) is not None:
             raise ReleaseError(f"secret {name}: {problem}")
-        kek_id, kek = self.keys.kek()
         digest = self.digester.digest(value)
 
         def seal(version: int) -> tuple[str, str, str]:
+            kek_id, kek = self.keys.kek()
             sealed = seal_value(kek, value, kek_id=kek_id, context=_context(name, version))
             return sealed.ciphertext, sealed.wrapped_key, sealed.kek_id
 
-        record = self.store.secrets.add(name, scope=scope, seal=seal, digest=digest, created_by=by)
+        def add() -> SecretVersionRecord:
+            return self.store.secrets.add(
+                name, scope=scope, seal=seal, digest=digest, created_by=by
+            )
+
+        try:
+            record = add()
+        except StaleKey:
+            # The key was rotated since this process read it: read it again, once.
+            self.keys.reload()
+            try:
+                record = add()
+            except StaleKey as exc:
+                raise ReleaseError(
+                    f"secret {name}: {exc}",
+                    hint=f"the key in {self.keys.describe()} is not the one the store uses",
+                ) from None
         # Audited like every change, with what identifies the version and nothing of its value.
         self.store.events.append(
             event_catalog.SECRET_SET,
