@@ -14,11 +14,11 @@ from typing import Any
 import typer
 from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from roost.cli._api import call
 from roost.cli._output import console
+from roost.cli._tables import Table
 
 POLL_SECONDS = 0.5
 EXIT_WAITING = 3
@@ -133,6 +133,11 @@ def timeline_line(entry: dict[str, Any]) -> str:
     return f"{entry['at'][11:23]}  {entry['kind']:<20} {shown}"
 
 
+def finished(view: dict[str, Any]) -> bool:
+    """Whether a rollout view has ended or holds for a human (where following stops)."""
+    return not view.get("active", True) or view.get("state") in _HOLDING
+
+
 def watch(base: str, rollout_id: str) -> dict[str, Any]:
     """Follow a rollout until it ends or holds for a human; its last view."""
     seen = 0
@@ -151,7 +156,7 @@ def watch(base: str, rollout_id: str) -> dict[str, Any]:
         return current, ps
 
     def done(view: dict[str, Any]) -> bool:
-        return not view.get("active", True) or view.get("state") in _HOLDING
+        return finished(view)
 
     if not console.is_terminal:
         while True:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, fail, user_errors
+from roost.cli._tables import Table
 
 if TYPE_CHECKING:
     from roost.artifacts import Descriptor, OciLayout, RegistryClient, RegistryRef
@@ -68,11 +69,30 @@ def _progress(verb: str) -> Callable[[str, Descriptor], None]:
 
 
 @artifacts_app.command("list")
-def list_artifacts(project: ProjectOpt = None) -> None:
+def list_artifacts(project: ProjectOpt = None, output: FormatOpt = None) -> None:
     """Every artifact in the project's store, with its tags."""
+    fmt = chosen(output)
     with artifact_errors():
         layout = _layout(project)
         entries = layout.entries() if layout.index_path.exists() else []
+        if fmt is not None:
+            from roost.cli._shapes import ArtifactItem, ArtifactList
+
+            items = []
+            for entry in entries:
+                _, manifest = layout.manifest(entry.digest)
+                notes = manifest.annotations
+                items.append(
+                    ArtifactItem(
+                        digest=entry.digest,
+                        tags=list(entry.tags),
+                        service=notes.get("dev.roost.service"),
+                        created=notes.get("org.opencontainers.image.created"),
+                        size=entry.descriptor.size + sum(b.size for b in manifest.blobs),
+                    )
+                )
+            emit(ArtifactList(store=str(layout.root), items=items), fmt)
+            return
         table = Table(
             "digest", "tags", "service", "created", "size", title=f"artifacts in {layout.root}"
         )

@@ -7,13 +7,13 @@ edited, deleted or reordered; 0 when the chain is intact.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import DatabaseOpt, JsonOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, EXIT_INVALID, console, fail, user_errors
 from roost.cli._people import AsOpt, who
@@ -62,8 +62,10 @@ def verify(
     ] = None,
     key_file: KeyFileOpt = None,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
 ) -> None:
     """Check every event's hash and link; name the first edited, deleted or reordered one."""
+    fmt = chosen(output, as_json)
     if expect is not None and not _HASH.match(expect):
         fail(
             f"--expect {expect!r} is not a chain hash",
@@ -77,17 +79,17 @@ def verify(
     key = _key(key_path, create=False) if key_path.exists() else None
     with user_errors(), open_store(database_url, root=root) as store:
         report = store.events.verify(expect=expect, key=key)
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    **report.summary(),
-                    "checkpoints": report.checkpoints,
-                    "checkpoints_signed_checked": key is not None,
-                },
-                indent=2,
-            )
+    if fmt is not None:
+        from roost.cli._shapes import AuditVerification
+
+        shape = AuditVerification.model_validate(
+            {
+                **report.summary(),
+                "checkpoints": report.checkpoints,
+                "checkpoints_signed_checked": key is not None,
+            }
         )
+        emit(shape, fmt)
     elif report.intact:
         anchored = " (the recorded head is in it)" if report.anchored else ""
         console.print(
@@ -104,12 +106,20 @@ def verify(
 
 
 @audit_app.command("head")
-def head(project: ProjectOpt = None, database_url: DatabaseOpt = None) -> None:
+def head(
+    project: ProjectOpt = None, database_url: DatabaseOpt = None, output: FormatOpt = None
+) -> None:
     """Print the chain's head hash: record it elsewhere to anchor the log."""
     from roost.store import open_store
 
+    fmt = chosen(output)
     with user_errors(), open_store(database_url, root=resolve_root(project)) as store:
         latest, count = store.events.head()
+    if fmt is not None:
+        from roost.cli._shapes import AuditHead
+
+        emit(AuditHead(head=latest, events=count), fmt)
+        return
     typer.echo(f"{latest} {count}")
 
 

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.live import Live
-from rich.table import Table
 from typer.core import TyperGroup
 
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import console, err_console, fail
+from roost.cli._tables import Table
 from roost.cli.builds import STATE_STYLE, actor, build_logs, build_workspace, cancel, show
 
 if TYPE_CHECKING:

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from roost._util import event_catalog as events
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
+from roost.cli._tables import Table
 
 if TYPE_CHECKING:
     from roost.control.workspace import Workspace
@@ -172,14 +173,37 @@ def builds(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     project: ProjectOpt = None,
     database_url: DatabaseOpt = None,
+    output: FormatOpt = None,
 ) -> None:
     """Build history: commit, result, duration, cache hits, artifact and release."""
     from roost.build.reaping import reap_lost
 
+    fmt = chosen(output)
     with build_workspace(project, database_url) as ws:
         reap_lost(ws.store)
         history = ws.store.builds.list(service, limit=limit)
         steps = {b.id: ws.store.builds.steps(b.id) for b in history}
+    if fmt is not None:
+        from roost.cli._shapes import BuildItem, BuildList
+
+        items = [
+            BuildItem(
+                id=b.id,
+                service=b.service,
+                commit=b.commit_sha,
+                branch=b.branch,
+                trigger=b.trigger,
+                state=b.state,
+                duration_seconds=b.duration.total_seconds() if b.duration else None,
+                steps=len(steps[b.id]),
+                cached_steps=sum(1 for s in steps[b.id] if s.cache_hit),
+                artifact=b.artifact,
+                release=b.release_id,
+            )
+            for b in history
+        ]
+        emit(BuildList(items=items), fmt)
+        return
     table = Table(
         "build",
         "commit",

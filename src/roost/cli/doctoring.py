@@ -10,14 +10,14 @@ is unhealthy, 0 otherwise.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import DatabaseOpt, HeartbeatGraceOpt, JsonOpt, ProjectOpt, project_root
 from roost.cli._output import EXIT_FAILURE, console, fail, user_errors
+from roost.cli._tables import Table
 from roost.control.paths import resolve_root
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ def doctor(
     database_url: DatabaseOpt = None,
     heartbeat_grace: HeartbeatGraceOpt = None,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
 ) -> None:
     """Agents and their conditions, the control-plane leader, recent events, likely causes."""
     # Outside a project the default SQLite store would be created empty: say so instead (and
@@ -59,8 +60,11 @@ def doctor(
             chain = store.events.verify()
         finally:
             store.close()
-    if as_json:
-        typer.echo(json.dumps({**_as_json(found), "audit": _audit_json(chain)}, indent=2))
+    fmt = chosen(output, as_json)
+    if fmt is not None:
+        from roost.cli._shapes import Doctor
+
+        emit(Doctor.model_validate({**_as_json(found), "audit": _audit_json(chain)}), fmt)
     else:
         _print(found, chain)
     if not (found.healthy and chain.intact):

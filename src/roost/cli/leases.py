@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from roost._util import event_catalog
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
+from roost.cli._tables import Table
 from roost.control.paths import resolve_root
 
 if TYPE_CHECKING:
+    from roost.cli._shapes import LeaseItem
     from roost.leases import Lease, LeaseBackend
     from roost.store import Store
 
@@ -88,11 +90,36 @@ def _when(moment: datetime) -> str:
 # -- roost lease ---------------------------------------------------------------------------
 
 
+def _lease_item(lease: Lease) -> LeaseItem:
+    from roost.cli._shapes import LeaseItem
+
+    return LeaseItem(
+        name=lease.name,
+        holder=lease.holder,
+        fencing_token=lease.fencing_token,
+        transitions=lease.transitions,
+        duration_seconds=lease.duration_seconds,
+        acquired_at=_when(lease.acquired_at),
+        renewed_at=_when(lease.renewed_at),
+        expires_at=_when(lease.expires_at),
+        reason=lease.reason,
+        version=str(lease.version),
+    )
+
+
 @lease_app.command("list")
-def lease_list(project: ProjectOpt = None, database_url: DatabaseOpt = None) -> None:
+def lease_list(
+    project: ProjectOpt = None, database_url: DatabaseOpt = None, output: FormatOpt = None
+) -> None:
     """Every lease: holder, fencing token, transitions and times (by the holder's clock)."""
+    fmt = chosen(output)
     with _opened(project, database_url) as (_, backend):
         leases = backend.list()
+    if fmt is not None:
+        from roost.cli._shapes import LeaseList
+
+        emit(LeaseList(backend=backend.kind, items=[_lease_item(x) for x in leases]), fmt)
+        return
     table = Table(
         "name",
         "holder",
@@ -121,12 +148,19 @@ def lease_describe(
     name: Annotated[str, typer.Argument(help="The lease, e.g. roost/control-plane.")],
     project: ProjectOpt = None,
     database_url: DatabaseOpt = None,
+    output: FormatOpt = None,
 ) -> None:
     """One lease in full."""
+    fmt = chosen(output)
     with _opened(project, database_url) as (_, backend):
         lease = backend.get(name)
     if lease is None:
         fail(f"no lease {name!r}", hint="`roost lease list` shows the leases that exist")
+    if fmt is not None:
+        from roost.cli._shapes import LeaseDescription
+
+        emit(LeaseDescription(backend=backend.kind, lease=_lease_item(lease)), fmt)
+        return
     rows = [
         ("name", lease.name),
         ("holder", lease.holder or "(free: released)"),
@@ -202,12 +236,30 @@ def _warn(lease: Lease) -> None:
 
 
 @lock_app.command("list")
-def lock_list(project: ProjectOpt = None, database_url: DatabaseOpt = None) -> None:
+def lock_list(
+    project: ProjectOpt = None, database_url: DatabaseOpt = None, output: FormatOpt = None
+) -> None:
     """The locks that are held: holder, reason, and when they expire unless renewed."""
     from roost.leases import Locks
 
+    fmt = chosen(output)
     with _opened(project, database_url) as (store, backend):
         locks = Locks(backend, events=store.events).list()
+    if fmt is not None:
+        from roost.cli._shapes import LockItem, LockList
+
+        items = [
+            LockItem(
+                name=lock.name,
+                holder=lock.holder,
+                reason=lock.reason,
+                acquired_at=_when(lock.acquired_at),
+                expires_at=_when(lock.expires_at),
+            )
+            for lock in locks
+        ]
+        emit(LockList(items=items), fmt)
+        return
     table = Table("name", "holder", "reason", "acquired", "expires", title=f"locks ({len(locks)})")
     for lock in locks:
         table.add_row(

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from roost.cli._options import EnvOpt, ProjectOpt
 from roost.cli._output import console, fail
+from roost.cli._tables import Table
 from roost.control.paths import STATE_DIR, resolve_root
 
 AGENT_DIR = Path(STATE_DIR) / "agent"

@@ -16,15 +16,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from roost._util.files import read_json_object
 from roost._util.processes import pid_alive
 from roost.cli._api import api_url, call, recorded_api
 from roost.cli._binding import Tls, check_exposure, load_tls
+from roost.cli._formats import FormatOpt, IntervalOpt, WatchOpt, chosen, emit, watching
 from roost.cli._inputs import env_assignments, part, revision_name, service_name, weight_assignments
 from roost.cli._options import (
     ApiOpt,
@@ -38,11 +38,15 @@ from roost.cli._options import (
 from roost.cli._output import console, err_console, fail, user_errors
 from roost.cli._people import AsOpt, who
 from roost.cli._secrets import secret_env
+from roost.cli._tables import Table
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
 
 AGENT_DIR = "agent"
 AGENT_FILE = "agent.json"
 SUPERVISOR_FILE = "supervisor.json"
+if TYPE_CHECKING:
+    from roost.cli._shapes import Ps
+
 START_TIMEOUT = 60.0  # generous: a busy machine takes seconds to import the control plane
 
 
@@ -292,6 +296,39 @@ def _by_environment(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(str(state.get("environment") or "—"), state.get("services") or {})]
 
 
+def ps_shape(state: dict[str, Any], source: str) -> Ps:
+    """The agent's or API's state as the documented ``roost ps`` shape."""
+    from roost.cli._shapes import Ps, PsAgent, PsRevision, PsService
+
+    services = []
+    for env, scope in _by_environment(state):
+        for name, svc in scope.items():
+            revisions = []
+            for rev in svc.get("revisions") or []:
+                metrics = rev.get("metrics") or {}
+                revisions.append(
+                    PsRevision(
+                        revision=str(rev.get("revision", "")),
+                        weight=int(rev.get("weight", 0)),
+                        phase=rev.get("phase"),
+                        ready_replicas=int(rev.get("ready_replicas", 0)),
+                        desired_replicas=int(rev.get("desired_replicas", 0)),
+                        restarts=sum(int(r.get("restarts", 0)) for r in rev.get("replicas", [])),
+                        rps=metrics.get("rps"),
+                        error_ratio=metrics.get("error_ratio"),
+                        p99_seconds=metrics.get("p99"),
+                    )
+                )
+            services.append(
+                PsService(environment=env, service=name, url=svc.get("url"), revisions=revisions)
+            )
+    agents = [
+        PsAgent(node=b.get("node"), ready=bool(b.get("ready")), renewed_at=b.get("renewed_at"))
+        for b in state.get("heartbeats", [])
+    ]
+    return Ps(source=source, services=services, agents=agents)
+
+
 def _print_ps(state: dict[str, Any], source: str) -> None:
     services = [
         (env, name, svc) for env, scope in _by_environment(state) for name, svc in scope.items()
@@ -347,20 +384,50 @@ def _print_ps(state: dict[str, Any], source: str) -> None:
                     )
 
 
-def ps(project: ProjectOpt = None, api: ApiOpt = None) -> None:
-    """Revisions, replicas, weights and live rps / error ratio / p99 per revision."""
+def _ps_state(project: Path | None, api: str | None) -> tuple[dict[str, Any], str]:
     if api is None and not os.environ.get("ROOST_API_URL") and recorded_api(project) is None:
         # No control plane: ask the agent directly — the data plane outlives the control plane.
         from roost.control.dataplane.agents import AgentClient, AgentUnavailable
 
         try:
             with AgentClient.for_project(_state(project) / AGENT_DIR) as agent:
-                _print_ps(agent.state(), f"agent {agent.url}; the control plane is not running")
-                return
+                return agent.state(), f"agent {agent.url}; the control plane is not running"
         except AgentUnavailable as exc:
             fail(str(exc), hint=exc.hint)
     base = api_url(api, project)
-    _print_ps(call("GET", f"{base}/api/v1/ps"), base)
+    state: dict[str, Any] = call("GET", f"{base}/api/v1/ps")
+    return state, base
+
+
+def ps(
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+    output: FormatOpt = None,
+    watch: WatchOpt = False,
+    interval: IntervalOpt = 2.0,
+) -> None:
+    """Revisions, replicas, weights and live rps / error ratio / p99 per revision."""
+    fmt = chosen(output)
+    if watch:
+        last: dict[str, Any] = {}
+
+        def fetch() -> Ps:
+            state, source = _ps_state(project, api)
+            last.update(state=state, source=source)
+            return ps_shape(state, source)
+
+        watching(
+            fetch,
+            lambda _: _print_ps(last["state"], last["source"]),
+            fmt,
+            interval=interval,
+        )
+        return
+    state, source = _ps_state(project, api)
+    if fmt is not None:
+        emit(ps_shape(state, source), fmt)
+        return
+    _print_ps(state, source)
 
 
 def start(

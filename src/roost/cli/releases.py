@@ -11,11 +11,12 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
+from roost.cli._tables import Table
 from roost.cli.state import _open
 
 if TYPE_CHECKING:
@@ -44,10 +45,30 @@ def list_releases(
     project: ProjectOpt = None,
     database_url: DatabaseOpt = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    output: FormatOpt = None,
 ) -> None:
     """Releases, newest first."""
+    fmt = chosen(output)
     with _open(project, database_url) as store, user_errors():
         found = store.releases.list(service, limit=limit)
+    if fmt is not None:
+        from roost.cli._shapes import ReleaseItem, ReleaseList
+
+        items = [
+            ReleaseItem(
+                id=r.id,
+                service=r.service,
+                artifact=r.artifact,
+                created_at=r.created_at.isoformat(),
+                created_by=r.created_by,
+                schema_requires=r.schema_requires,
+                schema_migrates_to=r.schema_migrates_to,
+                notes=r.notes,
+            )
+            for r in found
+        ]
+        emit(ReleaseList(items=items), fmt)
+        return
     table = Table("release", "created", "by", "schema", "migrates to", "notes", title="releases")
     for release in found:
         table.add_row(

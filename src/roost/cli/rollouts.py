@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from roost.cli._api import api_url, call
+from roost.cli._formats import FormatOpt, IntervalOpt, chosen, emit, watching
 from roost.cli._inputs import part
-from roost.cli._live import EXIT_WAITING, reason_line, render, timeline_line, watch
+from roost.cli._live import EXIT_WAITING, finished, reason_line, render, timeline_line, watch
 from roost.cli._options import ApiOpt, EnvOpt, JsonOpt, ProjectOpt
 from roost.cli._output import console, fail
 from roost.cli._people import AsOpt, who
+from roost.cli._tables import Table
 from roost.cli.deploying import _abort_lines
 
 rollout_app = typer.Typer(
@@ -57,17 +58,38 @@ def status(
         bool, typer.Option("--watch", "-w", help="Follow it until it ends or holds.")
     ] = False,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
+    interval: IntervalOpt = 2.0,
 ) -> None:
     """Where a rollout is: step, weights, live metrics, latest verdict, and its timeline."""
+    fmt = chosen(output, as_json)
     base = api_url(api, project)
     rollout_id = _find(base, what, environment)["id"]
+    if follow and fmt is not None:
+        from roost.cli._shapes import RolloutStatus
+
+        def fetch() -> Any:
+            view = call("GET", f"{base}/api/v1/rollouts/{part(rollout_id)}/status")
+            return RolloutStatus.model_validate(view)
+
+        # Until it ends or holds, as the table's --watch does.
+        watching(
+            fetch,
+            lambda _: None,
+            fmt,
+            interval=interval,
+            until=lambda shape: finished(shape.model_dump()),
+        )
+        return
     if follow:
         view = watch(base, rollout_id)
         console.print(reason_line(view), markup=False)
         return
     view = call("GET", f"{base}/api/v1/rollouts/{part(rollout_id)}/status")
-    if as_json:
-        console.print_json(data=view)
+    if fmt is not None:
+        from roost.cli._shapes import RolloutStatus
+
+        emit(RolloutStatus.model_validate(view), fmt)
         return
     for entry in view.get("timeline", []):
         console.print(timeline_line(entry), markup=False, highlight=False, soft_wrap=True)
@@ -168,10 +190,17 @@ def list_rollouts(
     project: ProjectOpt = None,
     api: ApiOpt = None,
     active: Annotated[bool, typer.Option(help="Only rollouts in progress.")] = True,
+    output: FormatOpt = None,
 ) -> None:
     """Rollouts in progress (``--no-active``: all, newest first)."""
+    fmt = chosen(output)
     base = api_url(api, project)
     found = call("GET", f"{base}/api/v1/rollouts?active={'true' if active else 'false'}")
+    if fmt is not None:
+        from roost.cli._shapes import RolloutList
+
+        emit(RolloutList.model_validate({"items": found}), fmt)
+        return
     table = Table("id", "service", "env", "from", "to", "state", "step", title="rollouts")
     for r in found:
         table.add_row(
@@ -215,11 +244,18 @@ def history(
     project: ProjectOpt = None,
     api: ApiOpt = None,
     environment: EnvOpt = None,
+    output: FormatOpt = None,
 ) -> None:
     """Every rollout of SERVICE, newest first: what moved where, how it ended, and why."""
+    fmt = chosen(output)
     base = api_url(api, project)
     params = {"environment": environment} if environment else None
     rows = call("GET", f"{base}/api/v1/services/{part(service)}/history", params=params)
+    if fmt is not None:
+        from roost.cli._shapes import History
+
+        emit(History.model_validate({"service": service, "items": rows}), fmt)
+        return
     table = Table("started", "id", "env", "kind", "from → to", "by", "state", "why", title=service)
     for row in rows:
         why = row.get("reason") or row.get("override") or ""

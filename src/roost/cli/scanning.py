@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import JsonOpt, OutputOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, EXIT_INVALID, console, err_console, fail
+from roost.cli._tables import Table
 from roost.cli.artifacts import artifact_errors
 
 if TYPE_CHECKING:
@@ -303,8 +304,10 @@ def vulndb_info(
     project: ProjectOpt = None,
     db_path: DbOpt = None,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
 ) -> None:
     """What the database holds: records per ecosystem, when it was last imported."""
+    fmt = chosen(output, as_json)
     with _errors(), _db(_root(project), db_path) as db:
         info = db.info()
     data = {
@@ -316,8 +319,10 @@ def vulndb_info(
         "imported_at": info.imported_at,
         "sources": info.sources,
     }
-    if as_json:
-        console.print(json.dumps(data, indent=2), markup=False)
+    if fmt is not None:
+        from roost.cli._shapes import VulnDbInfo
+
+        emit(VulnDbInfo.model_validate(data), fmt)
         return
     console.print(f"database: {info.path}", markup=False)
     console.print(

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from roost._util import event_catalog as events
 from roost.cli._api import api_url, call, verify_for
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import ApiOpt, JsonOpt, LimitOpt, OutputOpt, ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors, write_output
 from roost.cli._people import AsOpt, who
+from roost.cli._tables import Table
 from roost.control.paths import STATE_DIR, read_api_file, resolve_root
 from roost.spec.durations import format_span
 
@@ -105,9 +106,11 @@ def status(
     project: ProjectOpt = None,
     api: ApiOpt = None,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
 ) -> None:
     """Per SLO: objective, SLI now, budget remaining, burn rate per window, time to
     exhaustion and the alert tiers that fire. Exits 1 when an SLO cannot be evaluated."""
+    fmt = chosen(output, as_json)
     base = _running_api(api, project)
     if base is not None:
         query = "" if service is None else f"?service={service}"
@@ -126,8 +129,10 @@ def status(
                 "slos": [report_json(r, since=since) for r in reports],
             }
     slos: list[dict[str, Any]] = data.get("slos", [])
-    if as_json:
-        console.print_json(data=data)
+    if fmt is not None:
+        from roost.cli._shapes import SloStatus
+
+        emit(SloStatus.model_validate(data), fmt)
     else:
         _status_table(slos, where=base or "evaluated here (no roost serve running)")
     errors = [s["error"] for s in slos if s.get("error")]
@@ -170,10 +175,15 @@ def history(
     service: ServiceArg = None,
     project: ProjectOpt = None,
     limit: LimitOpt = 50,
-    as_json: JsonOpt = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="CloudEvents JSON, one per line.")
+    ] = False,
+    output: FormatOpt = None,
 ) -> None:
     """Alert transitions (firing, resolved) from the audit log, newest first."""
     from roost.control.slos.watching import FIRING, RESOLVED
+
+    fmt = chosen(output)
 
     with _workspace(project) as ws, user_errors():
         _check_service(ws, service)
@@ -187,6 +197,11 @@ def history(
             key=lambda event: event.time,
             reverse=True,
         )[:limit]
+    if fmt is not None:
+        from roost.cli._shapes import SloHistory
+
+        emit(SloHistory(items=[event.to_cloudevent() for event in found]), fmt)
+        return
     if as_json:
         for event in found:
             typer.echo(json.dumps(event.to_cloudevent(), sort_keys=True))
@@ -358,10 +373,12 @@ def alerts(
     project: ProjectOpt = None,
     api: ApiOpt = None,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
 ) -> None:
     """The SLO alerts firing now: tier, severity, since when, and silences that mute them."""
     if ctx.invoked_subcommand is not None:
         return
+    fmt = chosen(output, as_json)
     base = _running_api(api, project)
     if base is not None:
         data = call("GET", f"{base}/api/v1/alerts")
@@ -378,8 +395,10 @@ def alerts(
                 "silences": [s.to_json() | {"active": s.active(now)} for s in watcher.silences()],
                 "errors": [r.error for r in reports if r.error is not None],
             }
-    if as_json:
-        console.print_json(data=data)
+    if fmt is not None:
+        from roost.cli._shapes import Alerts
+
+        emit(Alerts.model_validate(data), fmt)
         return
     found = data.get("alerts", [])
     table = Table(

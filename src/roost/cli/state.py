@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import DatabaseOpt, LimitOpt, ProjectOpt, project_root
 from roost.cli._output import console, user_errors
+from roost.cli._tables import Table
 from roost.control.paths import resolve_root
 
 if TYPE_CHECKING:
@@ -43,10 +44,17 @@ def events(
     as_json: Annotated[
         bool, typer.Option("--json", help="CloudEvents JSON, one per line.")
     ] = False,
+    output: FormatOpt = None,
 ) -> None:
     """The audit log: every event roost emitted, newest first."""
+    fmt = chosen(output)
     with _open(project, database_url) as store, user_errors():
         found = store.events.list(type_prefix, subject=subject, limit=limit)
+    if fmt is not None:
+        from roost.cli._shapes import EventList
+
+        emit(EventList(items=[event.to_cloudevent() for event in found]), fmt)
+        return
     if as_json:
         for event in found:
             typer.echo(json.dumps(event.to_cloudevent(), sort_keys=True))

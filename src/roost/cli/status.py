@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from roost.cli._api import api_url, call
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import ApiOpt, JsonOpt
 from roost.cli._output import console
+from roost.cli._tables import Table
 
 
 def status(
@@ -20,12 +21,16 @@ def status(
         typer.Option("--project", "-p", help="Project folder, to find its running API."),
     ] = None,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
 ) -> None:
     """Show the project, its state store and each service's latest release and rollouts."""
+    fmt = chosen(output, as_json)
     base = api_url(api, project)
     data = call("GET", f"{base}/api/v1/status")
-    if as_json:
-        console.print_json(data=data)
+    if fmt is not None:
+        from roost.cli._shapes import Status
+
+        emit(Status.model_validate(data), fmt)
         return
     db = data.get("database", {})
     console.print(f"[bold]{data.get('project')}[/] — roost {data.get('version')} at {base}")
