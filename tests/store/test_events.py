@@ -86,6 +86,7 @@ def test_events_are_append_only(store: Store) -> None:
     assert public == {
         "append",
         "append_many",
+        "chain",
         "append_checkpoint",
         "count",
         "find",

@@ -105,7 +105,7 @@ DLQ_PURGED = EVENTS + "dlq.purged"
 TRIGGER_SUSPENDED = EVENTS + "trigger.suspended"
 """A loop guard (chain depth, rate limit, cooldown) stopped a trigger; data says which and why."""
 TRIGGER_RESUMED = EVENTS + "trigger.resumed"
-ACTION_COMPLETED = EVENTS + "action.completed"
+
 # -- actions (run by schedules and triggers) and what they change -------------------------------
 SOURCE_SCHEDULES = "/roost/control/schedules"
 ACTION = PREFIX + "action."

@@ -16,6 +16,7 @@ from roost.api.limiting import (
 )
 from roost.api.routes import (
     audit,
+    events,
     health,
     history,
     identity,
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(rollouts.router, prefix="/api/v1")
     app.include_router(slos.router, prefix="/api/v1")
     app.include_router(audit.router, prefix="/api/v1")
+    app.include_router(events.router, prefix="/api/v1")
     app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
     app.add_exception_handler(RequestValidationError, invalid_request)
 

@@ -29,6 +29,7 @@ from roost.cli.auditing import audit_app
 from roost.cli.building import build_app
 from roost.cli.builds import builds
 from roost.cli.doctoring import doctor
+from roost.cli.eventing import events_app
 from roost.cli.hooks import hooks_app
 from roost.cli.identity import identity_app
 from roost.cli.leases import lease_app, lock_app
@@ -90,7 +91,7 @@ app.command("weights")(operating.weights)
 app.command("stop")(operating.stop)
 app.command("logs")(logs.logs)
 app.command("agent", hidden=True)(operating.agent)
-app.command("events")(state.events)
+app.add_typer(events_app, name="events")
 app.add_typer(audit_app, name="audit")
 app.add_typer(schedule_app, name="schedule")
 artifacts_app.command("quarantine")(quarantines.quarantine)

@@ -165,6 +165,8 @@ def scan(
             result = run_scan(subject.inventory, db, now=now, digest=subject.digest)
         if subject.digest is not None:
             save_result(root, result)
+            if spec is not None and result.findings:
+                _record_findings(root, result)
         verdict = judge(
             result.findings,
             rules=spec.scan.ignore if spec is not None else [],
@@ -189,6 +191,40 @@ def scan(
             markup=False,
         )
         raise typer.Exit(EXIT_FAILURE)
+
+
+_RATINGS = ("unknown", "none", "low", "medium", "moderate", "high", "critical")
+
+
+def _record_findings(root: Path, result: Any) -> None:
+    """An artifact of the project has known vulnerabilities: say so on the event bus (one
+    event per scan, subject = the digest), so triggers can page, file a ticket, quarantine."""
+    from roost._util import event_catalog as events
+    from roost.store import StoreError, open_store
+
+    worst = max(
+        (f.severity.rating for f in result.findings),
+        key=lambda r: _RATINGS.index(r) if r in _RATINGS else 0,
+    )
+    data = {
+        "digest": result.digest,
+        "count": len(result.findings),
+        "severity": worst,
+        "findings": [
+            {"id": f.id, "package": f.name, "version": f.version, "severity": f.severity.rating}
+            for f in result.findings[:50]
+        ],
+    }
+    try:
+        with open_store(root=root) as store:
+            store.events.append(
+                events.SCAN_VULNERABILITY_FOUND,
+                source=events.SOURCE_SCAN,
+                subject=result.digest,
+                data=data,
+            )
+    except StoreError as exc:
+        err_console.print(f"roost: warning: the finding was not recorded: {exc}", markup=False)
 
 
 def _table(result: Any, verdict: Any, output: Path | None) -> None:

@@ -32,7 +32,9 @@ from roost.control.paths import API_FILE, DEFAULT_API_PORT, read_api_file, write
 if TYPE_CHECKING:
     from roost.control.leadership.leading import LeadershipGate
     from roost.control.operations.desired import DesiredState
+    from roost.control.wiring import Wiring
     from roost.control.workspace import Workspace
+    from roost.events.sinks import ActionRunner
     from roost.leases import ElectionConfig
 
 
@@ -254,6 +256,8 @@ def _run(
         # roost.yaml's schedules run on the leader, each tick claimed once in the store.
         periodic=[lambda wiring: ScheduleRunner(wiring, identity=gate.identity)],
         issuer=issuer or url,
+        # Triggers' action sinks run through the same registry, audited with the trigger.
+        actions=_trigger_actions,
     ).start()
     # roost.yaml as loaded now is applied (recorded when it differs from the project applied
     # last, so the plan shows what changed while no control plane ran), then watched.
@@ -373,3 +377,26 @@ def _announce(
     )
     if not gate.is_leader and not _advertised_elsewhere(state_dir):
         _advertise(state_dir, url, ca)
+
+
+def _trigger_actions(wiring: Wiring) -> ActionRunner:
+    """The actions registry as the event dispatcher calls it: a failed or refused action is
+    a failed delivery (retried, then dead-lettered), never a silent one."""
+    from roost.actions.protocol import ActionContext, Cause
+    from roost.actions.registry import run_action
+    from roost.events.sinks import ActionCall, ActionFailed
+
+    def run(call: ActionCall) -> str:
+        cause = Cause(
+            kind="trigger",
+            name=call.trigger,
+            event_id=str(call.event["id"]),
+            correlation_id=str(call.event.get("correlationid") or call.event["id"]),
+        )
+        result = run_action(call.name, call.params, ActionContext(wiring, cause))
+        if not result.ok:
+            hint = f" ({result.hint})" if result.hint else ""
+            raise ActionFailed(result.message + hint)
+        return result.message
+
+    return run

@@ -16,6 +16,7 @@ from roost.control.dataplane.protocol import AgentApi
 from roost.control.fencing import Leader
 from roost.control.guards.locks import DeployLocks
 from roost.control.leadership.duties import GateLeader, LeaderDuties, PeriodicDuty
+from roost.control.leadership.eventing import EventDuty
 from roost.control.leadership.leading import LeadershipGate
 from roost.control.leadership.readiness import AgentWatch
 from roost.control.operations.deploying import Deployments
@@ -26,6 +27,7 @@ from roost.control.operations.rolling_back import Rollbacks
 from roost.control.releases.vault import vault_of
 from roost.control.rollouts.executor import RolloutExecutor
 from roost.control.workspace import Workspace
+from roost.events.sinks import ActionRunner
 from roost.identity import IDENTITY_DIR, TOKEN_LIFETIME, KeyStore
 from roost.leases import Locks
 from roost.secrets import SecretKeyError
@@ -101,17 +103,21 @@ class Serving:
     gate: LeadershipGate
     watch: AgentWatch
     duties: LeaderDuties
+    events: EventDuty
+    """The triggers' dispatcher, running while this process leads."""
 
     def start(self) -> Serving:
         """The SLO loop and the leader's duties (before ``gate.start()``: nothing is missed)."""
         self.wiring.start()
         self.duties.start()
+        self.events.start()
         return self
 
     def stop(self) -> None:
         """Stop acting (before the gate stops: nothing acts after the lease goes)."""
         self.wiring.desired.stop()
         self.watch.stop()
+        self.events.stop()
         self.duties.stop()
         self.wiring.stop()
 
@@ -139,13 +145,17 @@ def wire_serve(
     say: Callable[[str], None],
     periodic: Sequence[Callable[[Wiring], PeriodicDuty]] = (),
     issuer: str,
+    actions: Callable[[Wiring], ActionRunner] | None = None,
 ) -> Serving:
     """Everything ``roost serve`` needs around ``gate``: deploy locks on the gate's lease
     backend, a rollout loop that runs only while this process leads and sends no new work to
     an agent that stopped sending heartbeats, and workload tokens signed as ``issuer`` (one
     of the leader's periodic duties). ``periodic`` builds the leader's other periodic duties
     from the wiring (``roost serve`` passes the schedule runner, which sits above the control
-    plane and so is handed in rather than imported)."""
+    plane and so is handed in rather than imported). ``actions`` builds, from the wiring,
+    what runs the roost actions triggers ask for (the faces pass the actions registry, handed
+    in for the same reason; without it an action trigger's deliveries fail and are
+    dead-lettered, never dropped)."""
     leader = GateLeader(gate)
     _rekey_legacy_digests(ws, say)
     locks = DeployLocks(Locks(gate.backend, events=ws.store.events, clock=ws.clock))
@@ -182,4 +192,5 @@ def wire_serve(
         deploy_locks=locks,
         periodic=[*(make(wiring) for make in periodic), identities],
     )
-    return Serving(wiring, gate, watch, duties)
+    runner = actions(wiring) if actions is not None else None
+    return Serving(wiring, gate, watch, duties, EventDuty(ws, gate, actions=runner, say=say))

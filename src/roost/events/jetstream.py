@@ -143,6 +143,14 @@ class JetStreamBus:
     def consumer(self, name: str) -> JetStreamConsumer:
         return JetStreamConsumer(self, name)
 
+    def lag_of(self, name: str) -> int | None:
+        """The lag of consumer ``name`` without subscribing (None if it does not exist)."""
+        try:
+            info = self._call(self._js.consumer_info(self.stream, durable_name(name)))
+        except nats.js.errors.NotFoundError:
+            return None
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
     def stream_info(self) -> Any:
         """The stream's state (messages, bytes, first and last sequence)."""
         return self._call(self._js.stream_info(self.stream))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic import Field, PlainValidator, WithJsonSchema, field_validator, model_validator
 
 from roost.spec._base import SpecModel
 from roost.spec._issues import Issue, format_loc, issue_error, issues_error
@@ -19,6 +19,7 @@ from roost.spec.rollouts import Rollout
 from roost.spec.scans import ProjectScan
 from roost.spec.schedules import Schedule
 from roost.spec.services import Replicas, Resources, Service
+from roost.spec.triggers import EventBus, Trigger
 
 FORMAT_VERSION = 1
 
@@ -87,6 +88,26 @@ class Project(SpecModel):
         default_factory=SecretStore,
         description="The key of the sealed secrets (`roost secret`, roost:NAME sources).",
     )
+    event_bus: EventBus = Field(
+        default_factory=EventBus, description="Where roost's events are published."
+    )
+    triggers: list[Trigger] = Field(
+        default_factory=list,
+        description="Which events go where: webhooks, Slack, tickets, commands, actions.",
+    )
+
+    @field_validator("triggers")
+    @classmethod
+    def _unique_triggers(cls, triggers: list[Trigger]) -> list[Trigger]:
+        seen: set[str] = set()
+        for trigger in triggers:
+            if trigger.name in seen:
+                raise issue_error(
+                    f"two triggers are called {trigger.name!r}",
+                    hint="the DLQ and the metrics tell triggers apart by name: rename one",
+                )
+            seen.add(trigger.name)
+        return triggers
 
     @model_validator(mode="after")
     def _references(self) -> Project:
@@ -107,6 +128,13 @@ class Project(SpecModel):
         if issues:
             raise issues_error(issues)
         return self
+
+    def trigger(self, name: str) -> Trigger:
+        """The trigger called ``name``; ``KeyError`` if there is none."""
+        for trigger in self.triggers:
+            if trigger.name == name:
+                return trigger
+        raise KeyError(name)
 
     def service(self, name: str) -> Service:
         """The service called ``name``; ``KeyError`` if there is none."""

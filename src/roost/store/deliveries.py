@@ -56,6 +56,8 @@ class DeliveryRecord:
     next_attempt_at: datetime | None
     delivered_at: datetime | None
     last_error: str | None
+    retry_since: datetime
+    """When the retry policy's ``max_age`` started counting: enqueued, or last replayed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class TriggerState:
     trigger: str
     suspended_at: datetime | None
     reason: str | None
+    updated_at: datetime
 
 
 class Deliveries:
@@ -144,6 +147,7 @@ class Deliveries:
                     next_attempt_at=now if item.state == PENDING else None,
                     delivered_at=None,
                     last_error=item.last_error,
+                    retry_since=now,
                 )
             )
             inserted.append(delivery_id)
@@ -205,11 +209,19 @@ class Deliveries:
             ).first()
             if row is None:
                 raise NotFound(f"no delivery {delivery_id!r}")
-            attempt = int(row.attempts) + 1
+            attempt = int(row.attempts) + 1  # within this retry budget (replay resets it)
+            # Attempts are numbered across replays, so the log reads 1, 2, 3 (dead), 4 (replay).
+            number = 1 + int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(delivery_attempts)
+                    .where(delivery_attempts.c.delivery_id == delivery_id)
+                ).scalar_one()
+            )
             conn.execute(
                 sa.insert(delivery_attempts).values(
                     delivery_id=delivery_id,
-                    attempt=attempt,
+                    attempt=number,
                     started_at=started_at,
                     duration_ms=duration_ms,
                     ok=ok,
@@ -327,7 +339,9 @@ class Deliveries:
             if trigger is not None:
                 query = query.where(event_deliveries.c.trigger == trigger)
             result = conn.execute(
-                query.values(state=PENDING, attempts=0, next_attempt_at=now, updated_at=now)
+                query.values(
+                    state=PENDING, attempts=0, next_attempt_at=now, updated_at=now, retry_since=now
+                )
             )
         return int(result.rowcount or 0)
 

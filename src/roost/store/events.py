@@ -145,6 +145,7 @@ class Events:
             .values(
                 **fields,
                 extensions=extensions,
+                correlation_id=None if cause is None else cause.correlation_id,
                 prev_hash=prev_hash,
                 hash=seal(prev_hash, canonical(**fields, extensions=extensions)),
             )
@@ -176,6 +177,18 @@ class Events:
         with self._db.reading() as conn:
             event_id = resolve_id(conn, events.c.id, text, what="event", ulid=True)
         return self.get(event_id)
+
+    def chain(self, correlation_id: str, *, limit: int = 1000) -> builtins.list[EventRecord]:
+        """The events an automation chain recorded (``correlationid``), oldest first."""
+        query = (
+            sa.select(events)
+            .where(events.c.correlation_id == correlation_id)
+            .order_by(events.c.seq)
+            .limit(limit)
+        )
+        with self._db.reading() as conn:
+            rows = conn.execute(query).all()
+        return [EventRecord(**row._mapping) for row in rows]
 
     def list(
         self,

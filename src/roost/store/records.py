@@ -94,6 +94,8 @@ class EventRecord:
     extensions: dict[str, Any] | None = None
     """CloudEvents extension attributes beyond ``actor``: ``correlationid``, ``causationid``,
     ``chaindepth`` for an event an automation caused (see :mod:`roost.store.causation`)."""
+    correlation_id: str | None = None
+    """``extensions["correlationid"]``, indexed: the chain this event belongs to."""
 
     @property
     def specversion(self) -> str:
