@@ -199,3 +199,14 @@ def test_tables_fold_instead_of_truncating_on_a_narrow_terminal(project: Path) -
     for command in ("lease list", "release list", "events", "ps"):
         narrow = _narrow(project, command)
         assert "…" not in narrow, f"roost {command} truncated a column:\n{narrow}"
+
+
+def test_every_cli_table_folds() -> None:
+    # A table built from rich.table.Table directly would truncate on a narrow terminal again.
+    cli = REPO / "src" / "roost" / "cli"
+    direct = [
+        path.name
+        for path in sorted(cli.glob("*.py"))
+        if path.name != "_tables.py" and "from rich.table import" in path.read_text()
+    ]
+    assert direct == [], "use roost.cli._tables.Table (it folds long cells)"

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from roost._util import event_catalog as events
 from roost.cli._options import ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, fail, user_errors
 from roost.cli._people import AsOpt, who
+from roost.cli._tables import Table
 
 if TYPE_CHECKING:
     from roost.control.workspace import Workspace

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from roost.cli._options import ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
+from roost.cli._tables import Table
 
 if TYPE_CHECKING:
     from roost.spec import Project

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
 from roost.cli._people import AsOpt, who
+from roost.cli._tables import Table
 
 if TYPE_CHECKING:
     from roost.control.releases.vault import Vault
