@@ -8,15 +8,16 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.tree import Tree
 
 from roost.cli import state
 from roost.cli._api import api_url, call
+from roost.cli._formats import FormatOpt
 from roost.cli._inputs import part
 from roost.cli._options import ApiOpt, DatabaseOpt, JsonOpt, LimitOpt, ProjectOpt
 from roost.cli._output import console, fail
 from roost.cli._people import AsOpt, who
+from roost.cli._tables import Table
 
 events_app = typer.Typer(
     help="The audit log, and the event bus: dead letters, traces, triggers.",
@@ -47,6 +48,7 @@ def events(
     as_json: Annotated[
         bool, typer.Option("--json", help="CloudEvents JSON, one per line.")
     ] = False,
+    output: FormatOpt = None,
 ) -> None:
     """The audit log: every event roost emitted, newest first (or a subcommand)."""
     if ctx.invoked_subcommand is not None:
@@ -58,6 +60,7 @@ def events(
         subject=subject,
         limit=limit,
         as_json=as_json,
+        output=output,
     )
 
 
