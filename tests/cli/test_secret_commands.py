@@ -3,6 +3,7 @@ or a file only, never out; unknown names refused by ``roost validate``."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from roost._util import event_catalog
 from roost.control.releases.vault import vault_of
 from roost.control.workspace import open_workspace
 
@@ -122,3 +124,20 @@ def test_rotate_key_keeps_every_secret_readable(root: Path) -> None:
         assert ws.keys.key_file.read_bytes() != old
         values = [vault_of(ws).value(r) for r in ws.store.secrets.versions("db_password")]
     assert values == ["two", "one"]
+
+
+def test_old_plain_digests_in_events_are_withheld_from_roost_events(root: Path) -> None:
+    plain = "sha256:" + hashlib.sha256(b"1234").hexdigest()
+    with open_workspace(root) as ws:
+        ws.store.events.append(
+            event_catalog.SECRET_SET,
+            source="/roost/control",
+            subject="web",
+            data={"reason": "old roost", "secrets": {"A": {"from": "env:A", "digest": plain}}},
+        )
+    shown = _roost(root, "events", "--json")
+    table = _roost(root, "events")
+    assert shown.returncode == 0, shown.stderr
+    assert "withheld" in shown.stdout
+    assert plain.removeprefix("sha256:") not in shown.stdout + table.stdout
+    assert "old roost" in shown.stdout

@@ -50,18 +50,22 @@ def events(
     fmt = chosen(output)
     with _open(project, database_url) as store, user_errors():
         found = store.events.list(type_prefix, subject=subject, limit=limit)
+    from roost.secrets import withhold_in_cloudevent
+
+    # Pinned secrets in old events lose their unkeyed digests on the way out (docs/secrets.md).
+    shown = [withhold_in_cloudevent(event.to_cloudevent()) for event in found]
     if fmt is not None:
         from roost.cli._shapes import EventList
 
-        emit(EventList(items=[event.to_cloudevent() for event in found]), fmt)
+        emit(EventList(items=shown), fmt)
         return
     if as_json:
-        for event in found:
-            typer.echo(json.dumps(event.to_cloudevent(), sort_keys=True))
+        for cloudevent in shown:
+            typer.echo(json.dumps(cloudevent, sort_keys=True))
         return
     table = Table("time", "type", "subject", "actor", "data", title=f"events ({len(found)})")
-    for event in found:
-        data = "" if event.data is None else json.dumps(event.data, sort_keys=True)
+    for event, cloudevent in zip(found, shown, strict=True):
+        data = "" if event.data is None else json.dumps(cloudevent.get("data"), sort_keys=True)
         table.add_row(
             event.time.isoformat(timespec="seconds"),
             event.type,

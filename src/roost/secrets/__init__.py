@@ -11,7 +11,13 @@ This package does no database I/O: :mod:`roost.store.secrets` keeps the sealed r
 ``roost.control.releases.vault`` joins the two.
 """
 
-from roost.secrets.digests import LEGACY_PREFIX, Digester, is_plain_digest, withhold_plain
+from roost.secrets.digests import (
+    LEGACY_PREFIX,
+    Digester,
+    is_plain_digest,
+    withhold_in_cloudevent,
+    withhold_plain,
+)
 from roost.secrets.envelope import (
     Sealed,
     SealingError,
@@ -37,6 +43,7 @@ __all__ = [
     "parse_key",
     "seal_value",
     "unwrap_key",
+    "withhold_in_cloudevent",
     "withhold_plain",
     "wrap_key",
 ]

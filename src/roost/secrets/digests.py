@@ -69,3 +69,13 @@ def withhold_plain(pins: Mapping[str, Any]) -> dict[str, Any]:
         plain = isinstance(pin, Mapping) and is_plain_digest(pin.get("digest"))
         shown[name] = {**pin, "digest": WITHHELD} if plain else pin
     return shown
+
+
+def withhold_in_cloudevent(event: dict[str, Any]) -> dict[str, Any]:
+    """A CloudEvent as it may be shown: the pinned secrets some events carry in
+    ``data.secrets`` (a forced rollback's plan) lose their unkeyed digests. The stored event
+    is not changed — the audit chain covers it as it was written."""
+    data = event.get("data")
+    if isinstance(data, Mapping) and isinstance(data.get("secrets"), Mapping):
+        return {**event, "data": {**data, "secrets": withhold_plain(data["secrets"])}}
+    return event

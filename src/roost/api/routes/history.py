@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from roost.api.inputs import IdPath, ReleasePath
 from roost.api.routes._deps import WorkspaceDep
-from roost.secrets import withhold_plain
+from roost.secrets import withhold_in_cloudevent, withhold_plain
 from roost.store import NotFound
 from roost.store.records import LeaseRecord, ReleaseRecord, RolloutRecord, TimelineEntry
 
@@ -80,7 +80,8 @@ def list_events(
     limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     """The audit log as CloudEvents 1.0 JSON envelopes, newest first."""
-    return [e.to_cloudevent() for e in ws.store.events.list(type, subject=subject, limit=limit)]
+    found = ws.store.events.list(type, subject=subject, limit=limit)
+    return [withhold_in_cloudevent(e.to_cloudevent()) for e in found]
 
 
 @router.get("/leases", tags=["leases"])
