@@ -27,6 +27,8 @@ from roost.spec.schedules import Schedule
 ON_TIME = timedelta(minutes=1)
 """How late a tick may start and still count as on time (policy ``none`` without a deadline)."""
 MAX_CATCH_UP = 100
+SCAN = 60
+"""Firings beyond the ones that may run before a scan jumps ahead (see :func:`plan`)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ def deadline_of(schedule: Schedule) -> timedelta | None:
     return ON_TIME if missed.policy == "none" else None
 
 
+def _due(schedule: Schedule, after: datetime, now: datetime, limit: int) -> list[Fire]:
+    """Firings in (``after``, ``now``], at most ``limit`` of them (the oldest)."""
+    due: list[Fire] = []
+    for fire in fires(schedule.cron, schedule.timezone, schedule.dst, after=after):
+        if fire.at > now or len(due) >= limit:
+            break
+        due.append(fire)
+    return due
+
+
 def plan(schedule: Schedule, *, last: datetime | None, now: datetime) -> Plan:
     """What to do at ``now``, given the newest claimed tick ``last`` (see the module doc)."""
     start = last if last is not None else now - ON_TIME
@@ -60,22 +72,20 @@ def plan(schedule: Schedule, *, last: datetime | None, now: datetime) -> Plan:
         return Plan(())
     keep = MAX_CATCH_UP if schedule.missed.policy == "all" else 1
     deadline = deadline_of(schedule)
-    scan_from = max(start, recent_start(schedule.cron, schedule.timezone, now=now, back=keep))
-    due: list[Fire] = []
-    for fire in fires(schedule.cron, schedule.timezone, schedule.dst, after=scan_from):
-        if fire.at > now:
-            break
-        due.append(fire)
+    limit = keep + SCAN
+    due = _due(schedule, start, now, limit)
+    missed_first: datetime | None = None
+    if len(due) >= limit:
+        # A long downtime: only the newest ticks can run, so scan from just before them
+        # rather than walking every tick since ``last``.
+        missed_first = due[0].at
+        scan_from = max(start, recent_start(schedule.cron, schedule.timezone, now=now, back=keep))
+        due = _due(schedule, scan_from, now, 10 * limit)
     eligible = [f for f in due if deadline is None or now - f.at <= deadline][-keep:]
-    skipped = [f for f in due if f not in eligible]
-    missed_first: datetime | None = skipped[0].at if skipped else None
-    if scan_from > start:
-        # Ticks before the scan were due too: find whether there were any.
-        first = next(iter(fires(schedule.cron, schedule.timezone, schedule.dst, after=start)))
-        if first.at <= scan_from or (skipped and first.at < skipped[0].at):
-            missed_first = first.at
+    skipped = [f.at for f in due if f not in eligible]
+    if skipped and missed_first is None:
+        missed_first = skipped[0]
     missed_last: datetime | None = None
     if missed_first is not None:
-        older = [f.at for f in skipped if not eligible or f.at < eligible[-1].at]
-        missed_last = max(older) if older else scan_from
+        missed_last = max(skipped) if skipped else missed_first
     return Plan(tuple(eligible), missed_first, missed_last)

@@ -8,7 +8,8 @@ fell into it), and in the fall-back *overlap* it happens twice (``dst.overlap``:
 the first, or ``twice``). Australia/Lord_Howe moves by 30 minutes, which is why nothing here
 assumes transitions are an hour long: gaps and overlaps are found from the zone's own offsets.
 
-Pure: no clock, no I/O. :func:`fires` yields instants in increasing order, each at most once.
+Cron minutes come from :mod:`~roost.schedules.crontab`. Pure: no clock, no I/O.
+:func:`fires` yields instants in increasing order, each at most once.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
+from roost.schedules.crontab import parse
 from roost.spec.schedules import DstPolicy
 
 Note = Literal["", "gap", "overlap-second"]
@@ -84,11 +84,12 @@ def fires(cron: str, zone_name: str, dst: DstPolicy, *, after: datetime) -> Iter
     start = _local(after, zone)
     if classify(start.replace(second=0, microsecond=0), zone)[0] == "overlap":
         start -= SAFETY  # in an overlap's first pass: earlier walls fire again in the second
-    walls = croniter(cron, start - MINUTE)
+    spec = parse(cron)
+    wall = start - MINUTE
     pending: deque[Fire] = deque()
     last = after
     while True:
-        wall = walls.get_next(datetime)
+        wall = spec.next_after(wall)
         kind, first, second = classify(wall, zone)
         if kind == "gap" and dst.gap == "skip":
             continue
@@ -122,10 +123,12 @@ def recent_start(cron: str, zone_name: str, *, now: datetime, back: int) -> date
     here sees the newest ``back`` firings without walking the whole downtime)."""
     zone = zone_of(zone_name)
     # Walls from a little after ``now`` (an offset can put a later wall before ``now``).
-    walls = croniter(cron, _local(now, zone) + SAFETY)
+    spec = parse(cron)
+    wall = _local(now, zone) + SAFETY
     found = 0
     while True:
-        at = classify(walls.get_prev(datetime), zone)[1]
+        wall = spec.prev_before(wall)
+        at = classify(wall, zone)[1]
         if at <= now:
             found += 1
             if found >= back:
