@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from roost.clock import VirtualClock
-from roost.store import StaleFencingToken, Store, open_store
+from roost.store import Claim, StaleFencingToken, Store, open_store
 
 TICK = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
 
@@ -80,3 +80,26 @@ def test_quarantines_are_kept_until_released(store: Store) -> None:
     assert store.quarantines.release(digest) == record
     assert store.quarantines.release(digest) is None
     assert store.quarantines.get(digest) is None
+
+
+def test_claim_many_claims_what_is_free_in_one_fenced_transaction(
+    store: Store, clock: VirtualClock
+) -> None:
+    one = store.leases.try_acquire("cp", "cp-1", duration_seconds=10)
+    assert one is not None
+    store.schedule_runs.claim("a", TICK, claimed_by="cp-0")
+    later = TICK + timedelta(minutes=5)
+    got = store.schedule_runs.claim_many(
+        [Claim("a", TICK), Claim("a", later), Claim("b", TICK, "missed", "since 00:00")],
+        claimed_by="cp-1",
+        fence=one.fence(),
+    )
+    assert sorted(got) == [("a", later), ("b", TICK)]  # a@TICK was cp-0's
+    assert got[("b", TICK)].status == "missed"
+    assert got[("b", TICK)].finished_at is not None
+    assert got[("a", later)].fencing_token == one.fencing_token
+    clock.advance(11)
+    assert store.leases.try_acquire("cp", "cp-2", duration_seconds=10) is not None
+    with pytest.raises(StaleFencingToken):
+        store.schedule_runs.claim_many([Claim("c", TICK)], claimed_by="cp-1", fence=one.fence())
+    assert store.schedule_runs.list("c") == []

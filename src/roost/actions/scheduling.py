@@ -16,24 +16,38 @@ record ends ``replaced``) and starts the new one.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from roost._util import event_catalog as events
 from roost.actions.protocol import ActionContext, Cause
 from roost.actions.registry import run_action
 from roost.control.errors import OperationError
 from roost.control.wiring import Wiring
-from roost.schedules import Fire, fires, plan
+from roost.schedules import Fire, Plan, fires, plan
 from roost.spec.schedules import Schedule
-from roost.store import Fence, ScheduleRunRecord, StaleFencingToken, StoreError, causation
+from roost.store import (
+    Claim,
+    EventRecord,
+    Fence,
+    ScheduleRunRecord,
+    StaleFencingToken,
+    StoreError,
+    causation,
+)
 
 log = logging.getLogger("roost.actions.scheduling")
 
 Spawn = Callable[[Callable[[], None]], None]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def _thread(work: Callable[[], None]) -> None:
@@ -57,7 +71,7 @@ class ScheduleRunner:
         self._spawn = spawn
         self._lock = threading.Lock()
         self._running: dict[str, list[_Running]] = {}
-        self._next: dict[str, tuple[Schedule, datetime, datetime | None]] = {}
+        self._next: dict[str, tuple[Schedule, datetime]] = {}
 
     def take_office(self, fence: Fence | None) -> list[ScheduleRunRecord]:
         """A new tenure: runs a previous tenure left ``running`` end ``interrupted``."""
@@ -78,114 +92,196 @@ class ScheduleRunner:
         return left
 
     def tick(self, fence: Fence | None) -> list[Fire]:
-        """Claim and start every due tick now; the ticks this call claimed to run."""
+        """Claim and start every due tick now; the ticks this call claimed to run.
+
+        One tick of the loop is three writes however many schedules fire in it: the claims
+        (one fenced transaction), their events (one transaction), then each action's own."""
         store = self.wiring.ws.store
         now = self.wiring.ws.clock.now()
-        schedules = self.wiring.ws.project.schedules
         last_ticks: dict[str, datetime] | None = None
-        started: list[Fire] = []
-        for name, schedule in schedules.items():
+        work: list[tuple[str, Schedule, Plan]] = []
+        for name, schedule in self.wiring.ws.project.schedules.items():
             cached = self._next.get(name)
-            if cached is not None and cached[0] == schedule and now < cached[1]:
+            # ``is`` first: comparing two models field by field, 10,000 times a second, is
+            # most of an idle tick's cost.
+            same = cached is not None and (cached[0] is schedule or cached[0] == schedule)
+            if cached is not None and same and now < cached[1]:
                 continue  # nothing due before the next firing computed last time
             if last_ticks is None:
                 last_ticks = store.schedule_runs.last_ticks()
-            last = last_ticks.get(name)
-            decided = plan(schedule, last=last, now=now)
-            if decided.missed:
-                self._missed(
-                    name,
-                    schedule,
-                    decided.missed_first,
-                    decided.missed_last,
-                    fence,
-                    record=not decided.run,
-                )
-            for fire in decided.run:
-                if self._start(name, schedule, fire, fence):
-                    started.append(fire)
+            decided = plan(schedule, last=last_ticks.get(name), now=now)
             upcoming = next(iter(fires(schedule.cron, schedule.timezone, schedule.dst, after=now)))
-            newest = decided.run[-1].at if decided.run else decided.missed_last or last
-            self._next[name] = (schedule, upcoming.at, newest)
-        return started
-
-    def _missed(
-        self,
-        name: str,
-        schedule: Schedule,
-        first: datetime | None,
-        last: datetime | None,
-        fence: Fence | None,
-        *,
-        record: bool,
-    ) -> None:
-        assert last is not None
-        if record:
-            # Nothing runs: a record marks the missed ticks as dealt with, once.
-            claimed = self.wiring.ws.store.schedule_runs.claim(
-                name,
-                last,
-                claimed_by=self.identity,
-                status="missed",
-                detail=f"missed since {first.isoformat() if first else last.isoformat()}",
-                fence=fence,
-            )
-            if claimed is None:
-                return  # another control plane reported them
-        self.wiring.ws.store.events.append(
-            events.SCHEDULE_MISSED,
-            source=events.SOURCE_SCHEDULES,
-            subject=name,
-            data={
-                "schedule": name,
-                "policy": schedule.missed.policy,
-                "first": first.isoformat() if first else None,
-                "last": last.isoformat(),
-            },
-            actor=f"schedule:{name}",
+            self._next[name] = (schedule, upcoming.at)
+            if decided.run or decided.missed:
+                work.append((name, schedule, decided))
+        if not work:
+            return []
+        claimed = store.schedule_runs.claim_many(
+            [
+                claim
+                for name, schedule, decided in work
+                for claim in self._claims(name, schedule, decided)
+            ],
+            claimed_by=self.identity,
             fence=fence,
         )
+        notes: list[tuple[str, str, str | None, Any]] = []
+        starting: list[tuple[str, Schedule, list[tuple[Fire, ScheduleRunRecord]]]] = []
+        for name, schedule, decided in work:
+            mine = [(f, claimed[(name, f.at)]) for f in decided.run if (name, f.at) in claimed]
+            if decided.missed and (mine or (name, decided.missed_last) in claimed):
+                notes.append(
+                    self._note(
+                        events.SCHEDULE_MISSED,
+                        name,
+                        None,
+                        {
+                            "policy": schedule.missed.policy,
+                            "first": _iso(decided.missed_first),
+                            "last": _iso(decided.missed_last),
+                        },
+                    )
+                )
+            runs = []
+            for fire, record in mine:
+                if record.status == "running":
+                    runs.append((fire, record))
+                    notes.append(
+                        self._note(
+                            events.SCHEDULE_RUN,
+                            name,
+                            fire,
+                            {
+                                "run_id": record.id,
+                                "action": schedule.action,
+                                "claimed_by": self.identity,
+                            },
+                        )
+                    )
+                else:
+                    notes.append(
+                        self._note(
+                            events.SCHEDULE_SKIPPED,
+                            name,
+                            fire,
+                            {
+                                "run_id": record.id,
+                                "why": record.detail,
+                            },
+                        )
+                    )
+            if runs:
+                starting.append((name, schedule, runs))
+        recorded = self._record(notes)
+        announced = {
+            (e.subject, e.data.get("run_id")): e.id
+            for e in recorded
+            if e.type == events.SCHEDULE_RUN
+        }
+        started: list[Fire] = []
+        for name, schedule, runs in starting:
+            contexts = [
+                _Running(
+                    record.id,
+                    ActionContext(
+                        self.wiring,
+                        Cause(
+                            "schedule",
+                            name,
+                            event_id=announced.get((name, record.id)),
+                            tick=fire.at,
+                        ),
+                    ),
+                )
+                for fire, record in runs
+            ]
+            self._replace(name, schedule, contexts, fence)
+            with self._lock:
+                self._running.setdefault(name, []).extend(contexts)
+            # Several ticks of one schedule due at once (catching up) run one after the
+            # other: concurrency is about runs of a schedule overlapping, these would.
+            self._spawn(functools.partial(self._run_all, schedule, contexts))
+            started += [fire for fire, _ in runs]
+        return started
 
-    def _start(self, name: str, schedule: Schedule, fire: Fire, fence: Fence | None) -> bool:
-        store = self.wiring.ws.store
-        with self._lock:
-            running = [r for r in self._running.get(name, []) if not r.done.is_set()]
-            self._running[name] = running
-        if running and schedule.concurrency == "forbid":
-            claimed = store.schedule_runs.claim(
-                name,
-                fire.at,
-                claimed_by=self.identity,
-                status="skipped",
-                detail="concurrency: forbid; the previous run still runs",
-                fence=fence,
+    def _claims(self, name: str, schedule: Schedule, decided: Plan) -> list[Claim]:
+        claims = []
+        if decided.missed and not decided.run and decided.missed_last is not None:
+            # Nothing runs: a record marks the missed ticks as dealt with, once.
+            since = decided.missed_first or decided.missed_last
+            claims.append(
+                Claim(name, decided.missed_last, "missed", f"missed since {since.isoformat()}")
             )
-            if claimed is not None:
-                self._event(events.SCHEDULE_SKIPPED, name, fire, fence, {"run_id": claimed.id})
-            return False
-        claimed = store.schedule_runs.claim(name, fire.at, claimed_by=self.identity, fence=fence)
-        if claimed is None:
-            return False  # another control plane claimed this tick
-        if running and schedule.concurrency == "replace":
-            for old in running:
-                old.context.cancel.set()
-                store.schedule_runs.finish(old.run_id, "replaced", detail=f"by run {claimed.id}")
-                self._event(events.SCHEDULE_REPLACED, name, fire, fence, {"run_id": old.run_id})
-        announced = self._event(
-            events.SCHEDULE_RUN,
-            name,
-            fire,
-            fence,
-            {"run_id": claimed.id, "action": schedule.action, "claimed_by": self.identity},
-        )
-        context = ActionContext(
-            self.wiring, Cause("schedule", name, event_id=announced, tick=fire.at)
-        )
-        run = _Running(claimed.id, context)
         with self._lock:
-            self._running.setdefault(name, []).append(run)
-        self._spawn(lambda: self._run(schedule, run))
-        return True
+            busy = any(not r.done.is_set() for r in self._running.get(name, []))
+        runs = list(decided.run)
+        if schedule.concurrency == "replace" and len(runs) > 1:
+            # Catching up with replace: each would cancel the one before; only the newest runs.
+            claims += [Claim(name, f.at, "skipped", "replaced by a newer tick") for f in runs[:-1]]
+            runs = runs[-1:]
+        for fire in runs:
+            if busy and schedule.concurrency == "forbid":
+                claims.append(
+                    Claim(
+                        name, fire.at, "skipped", "concurrency: forbid; the previous run still runs"
+                    )
+                )
+            else:
+                claims.append(Claim(name, fire.at))
+        return claims
+
+    def _replace(
+        self, name: str, schedule: Schedule, new: list[_Running], fence: Fence | None
+    ) -> None:
+        """concurrency: replace — cancel what still runs of ``name`` (its records end replaced)."""
+        if schedule.concurrency != "replace":
+            return
+        with self._lock:
+            old = [r for r in self._running.get(name, []) if not r.done.is_set()]
+        for run in old:
+            run.context.cancel.set()
+            self.wiring.ws.store.schedule_runs.finish(
+                run.run_id, "replaced", detail=f"by run {new[-1].run_id}"
+            )
+        if old:
+            self._record(
+                [
+                    self._note(
+                        events.SCHEDULE_REPLACED,
+                        name,
+                        None,
+                        {
+                            "run_ids": [r.run_id for r in old],
+                            "by": new[-1].run_id,
+                        },
+                    )
+                ]
+            )
+
+    def _note(
+        self, type_: str, name: str, fire: Fire | None, data: dict[str, Any]
+    ) -> tuple[str, str, str | None, Any]:
+        when = (
+            {}
+            if fire is None
+            else {"tick": fire.at.isoformat(), "wall": fire.wall.isoformat(), "note": fire.note}
+        )
+        return (type_, events.SOURCE_SCHEDULES, name, {"schedule": name, **when, **data})
+
+    def _record(self, notes: list[tuple[str, str, str | None, Any]]) -> list[EventRecord]:
+        if not notes:
+            return []
+        try:
+            return self.wiring.ws.store.events.append_many(notes, actor=self.identity)
+        except StoreError as exc:
+            # The claims are in; their events are the audit of it. Say so and go on: the
+            # actions' own audit events still record each run with its schedule and tick.
+            log.warning("schedule events not recorded: %s", exc)
+            return []
+
+    def _run_all(self, schedule: Schedule, runs: list[_Running]) -> None:
+        for run in runs:
+            self._run(schedule, run)
 
     def _run(self, schedule: Schedule, run: _Running) -> None:
         runs = self.wiring.ws.store.schedule_runs
@@ -215,31 +311,6 @@ class ScheduleRunner:
             log.warning("schedule run %s: %s", run.run_id, exc)
         finally:
             run.done.set()
-
-    def _event(
-        self, type_: str, name: str, fire: Fire, fence: Fence | None, data: dict[str, object]
-    ) -> str | None:
-        try:
-            record = self.wiring.ws.store.events.append(
-                type_,
-                source=events.SOURCE_SCHEDULES,
-                subject=name,
-                data={
-                    "schedule": name,
-                    "tick": fire.at.isoformat(),
-                    "wall": fire.wall.isoformat(),
-                    "note": fire.note,
-                    **data,
-                },
-                actor=f"schedule:{name}",
-                fence=fence,
-            )
-        except StaleFencingToken:
-            raise
-        except StoreError as exc:
-            log.warning("schedule %s: event not recorded: %s", name, exc)
-            return None
-        return record.id
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Wait for every started run to finish (shutdown, tests); whether they all did."""

@@ -36,7 +36,7 @@ from roost.store.records import (
     SecretVersionRecord,
     TimelineEntry,
 )
-from roost.store.schedule_runs import ScheduleRunRecord
+from roost.store.schedule_runs import Claim, ScheduleRunRecord
 from roost.store.urls import ENV_VAR
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "AppliedProjectRecord",
     "BadDatabaseURL",
     "ChainReport",
+    "Claim",
     "Conflict",
     "DatabaseBusy",
     "DatabaseUnreachable",

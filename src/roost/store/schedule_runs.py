@@ -10,10 +10,12 @@ what happened, whoever is leading now.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from roost.clock import Clock
 from roost.store._checks import require_text
@@ -25,6 +27,17 @@ from roost.store.tables import UTCDateTime, schedule_runs
 
 RUNNING = "running"
 FINISHED = ("succeeded", "failed", "missed", "skipped", "replaced", "interrupted")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A tick to claim: ``status`` running (its action starts now) or already an ending
+    (missed, skipped) for a tick that will not run."""
+
+    schedule: str
+    tick: datetime
+    status: str = RUNNING
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +98,55 @@ class ScheduleRuns:
         except Conflict:
             return None  # the unique (schedule, tick): another control plane has it
         return ScheduleRunRecord(**row._mapping)
+
+    def claim_many(
+        self,
+        claims: Sequence[Claim],
+        *,
+        claimed_by: str,
+        fence: Fence | None = None,
+    ) -> dict[tuple[str, datetime], ScheduleRunRecord]:
+        """Claim several ticks in one fenced transaction: the rows this call inserted, by
+        (schedule, tick); ticks already claimed (by anyone) are left out. One commit for a
+        whole tick of the leader's loop, however many schedules fire in it."""
+        require_text(claimed_by, "claimed_by", max_length=200)
+        if not claims:
+            return {}
+        now = self._clock.now()
+        rows = []
+        for claim in claims:
+            require_text(claim.schedule, "schedule", max_length=100)
+            if claim.status != RUNNING and claim.status not in FINISHED:
+                raise ValueError(f"unknown schedule run status {claim.status!r}")
+            rows.append(
+                {
+                    "schedule": claim.schedule,
+                    "scheduled_at": claim.tick,
+                    "status": claim.status,
+                    "fencing_token": fence.token if fence is not None else None,
+                    "claimed_by": claimed_by,
+                    "started_at": now,
+                    "finished_at": None if claim.status == RUNNING else now,
+                    "detail": claim.detail,
+                }
+            )
+        insert = (
+            postgresql.insert(schedule_runs)
+            if self._db.dialect == "postgresql"
+            else sqlite.insert(schedule_runs)
+        )
+        statement = insert.on_conflict_do_nothing(
+            index_elements=["schedule", "scheduled_at"]
+        ).returning(*schedule_runs.c)
+        out: dict[tuple[str, datetime], ScheduleRunRecord] = {}
+        with self._db.writing() as conn:
+            check_fence(conn, fence)
+            for row in rows:  # one statement each: RETURNING of a multi-row insert is unordered
+                got = conn.execute(statement.values(**row)).first()
+                if got is not None:
+                    record = ScheduleRunRecord(**got._mapping)
+                    out[(record.schedule, record.scheduled_at)] = record
+        return out
 
     def finish(self, run_id: int, status: str, *, detail: str = "") -> None:
         """Record how a running tick ended (a run already finished keeps its first ending)."""
