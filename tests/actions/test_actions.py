@@ -23,6 +23,7 @@ from roost.clock import VirtualClock
 from roost.control.dataplane.fake import FakeAgent
 from roost.control.errors import OperationError
 from roost.control.releases.releasing import cut_release
+from roost.control.releases.vault import vault_of
 from roost.control.slos.watching import silences_path
 from roost.control.wiring import Wiring, wire
 from roost.control.workspace import open_workspace
@@ -154,7 +155,9 @@ def test_a_deploy_action_meets_the_same_guards_as_a_person(
 def test_a_quarantined_digest_is_refused_until_released(wired: tuple[Wiring, FakeAgent]) -> None:
     w, _ = wired
     store = w.ws.store
-    cut = cut_release(store, w.ws.project, "web", root=w.ws.root, created_by="test")
+    cut = cut_release(
+        store, w.ws.project, "web", root=w.ws.root, vault=vault_of(w.ws), created_by="test"
+    )
     oci = store.releases.create(
         "web",
         artifact=f"oci:{DIGEST}",
