@@ -123,7 +123,7 @@ class LeaderDuties:
         self.tenures = 0
         self._thread = threading.Thread(target=self._run, name="leader-duties", daemon=True)
         self._ticker = threading.Thread(target=self._tick, name="leader-periodic", daemon=True)
-        self._office: Fence | None = None  # the tenure the periodic duties took office in
+        self._offices: dict[int, Fence] = {}  # per duty: the tenure it last took office in
 
     def start(self) -> LeaderDuties:
         """Register with the gate (call before ``gate.start()``, or after: nothing is missed)."""
@@ -204,8 +204,10 @@ class LeaderDuties:
                 continue
             for duty in self.periodic:
                 try:
-                    if self._office is not fence:
+                    if self._offices.get(id(duty)) is not fence:
                         duty.take_office(fence)
+                        # Only once it worked: a failed take-over is tried again next round.
+                        self._offices[id(duty)] = fence
                     duty.tick(fence)
                 except (StoreError, OperationError) as exc:
                     # A stale fence (deposed meanwhile) or an unreachable store: the next round
@@ -213,7 +215,6 @@ class LeaderDuties:
                     log.warning("%r: %s", duty, exc)
                 except Exception:  # one duty's bug must not stop the others or the loop
                     log.exception("periodic duty %r failed", duty)
-            self._office = fence
 
     def _keep_locks(self, *, leading: bool) -> None:
         """The deploy lock of every active rollout, held while this process leads."""
