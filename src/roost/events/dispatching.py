@@ -46,6 +46,8 @@ log = logging.getLogger("roost.events.dispatching")
 
 BATCH = 200
 IDLE_WAIT = 0.05
+DLQ_CHECK_EVERY = 1.0
+"""Seconds between looks at the DLQ's depth while nothing happens (after every busy tick)."""
 
 
 def consumer_name(trigger: str) -> str:
@@ -100,6 +102,7 @@ class Dispatcher:
         self._in_flight: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._dlq_depth = self._dead_count()
+        self._dlq_checked = self.clock.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -108,13 +111,18 @@ class Dispatcher:
     def tick(self) -> int:
         """Intake, deliver what is due, watch the DLQ; how many things happened."""
         relayed = self.relay.relay_once() if self.relay is not None else 0
+        # Read again before delivering: intake may have just suspended a trigger.
         done = relayed + self.intake() + self.deliver_due()
-        self.watch_dlq()
+        now = self.clock.monotonic()
+        if done or now - self._dlq_checked >= DLQ_CHECK_EVERY:
+            self._dlq_checked = now
+            self.watch_dlq()
         return done
 
-    def intake(self, *, timeout: float = 0.0) -> int:
+    def intake(self, *, timeout: float = 0.0, suspended: Sequence[str] | None = None) -> int:
         """Record deliveries for each trigger's next events; how many events were read."""
-        suspended = self.store.deliveries.suspended()
+        if suspended is None:
+            suspended = list(self.store.deliveries.suspended())
         read = 0
         for name, trigger in self.triggers.items():
             if name in suspended:
@@ -130,8 +138,9 @@ class Dispatcher:
         now = self.clock.now()
         new: list[NewDelivery] = []
         taken: list[Message] = []
-        recent: int | None = None
-        last = self.store.deliveries.last_started(trigger.name)
+        guard = trigger.guard
+        recent: int | None = None if guard.max_rate is not None else 0
+        last = self.store.deliveries.last_started(trigger.name) if guard.cooldown else None
         tripped: guarding.Tripped | None = None
         for message in messages:
             envelope = message.envelope
@@ -196,9 +205,10 @@ class Dispatcher:
                 },
             )
 
-    def deliver_due(self) -> int:
+    def deliver_due(self, *, suspended: Sequence[str] | None = None) -> int:
         """Attempt every due delivery (not already being attempted); how many started."""
-        suspended = list(self.store.deliveries.suspended())
+        if suspended is None:
+            suspended = list(self.store.deliveries.suspended())
         with self._lock:
             busy = [d for d, f in self._in_flight.items() if not f.done()]
             self._in_flight = {d: f for d, f in self._in_flight.items() if not f.done()}
@@ -298,7 +308,7 @@ class Dispatcher:
             )
 
     def _dead_count(self) -> int:
-        return sum(n for (_, state), n in self.store.deliveries.counts().items() if state == DEAD)
+        return self.store.deliveries.count(DEAD)
 
     def watch_dlq(self) -> None:
         """Record an event when the dead-letter queue got deeper than last seen."""

@@ -303,6 +303,16 @@ class Deliveries:
             rows = conn.execute(query).all()
         return {(str(t), str(s)): int(n) for t, s, n in rows}
 
+    def count(self, state: str) -> int:
+        """How many deliveries are in ``state`` (indexed)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(event_deliveries)
+            .where(event_deliveries.c.state == state)
+        )
+        with self._db.reading() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def started_since(self, trigger: str, since: datetime) -> int:
         """How many deliveries ``trigger`` was given since ``since`` (its rate)."""
         query = (
