@@ -83,3 +83,20 @@ def test_consumer_positions_only_move_forward(store: Store) -> None:
     store.outbox.advance("t", 3)
     assert store.outbox.position("t") == 5
     assert store.outbox.positions() == {"t": 5}
+
+
+def test_a_delivery_is_enqueued_once_per_trigger_and_event(store: Store) -> None:
+    from roost.store.deliveries import DEAD, PENDING, NewDelivery
+
+    envelope = {"id": "evt-1", "type": catalog.BUILD_STARTED}
+    item = NewDelivery(
+        trigger="t", envelope=envelope, correlation_id="evt-1", causation_id=None, depth=0
+    )
+    first = store.deliveries.enqueue([item, NewDelivery("u", envelope, "evt-1", None, 0)])
+    again = store.deliveries.enqueue([item])
+    assert len(first) == 2
+    assert again == []
+    (delivery,) = store.deliveries.list(trigger="t")
+    assert delivery.state == PENDING
+    assert store.deliveries.count(PENDING) == 2
+    assert store.deliveries.count(DEAD) == 0

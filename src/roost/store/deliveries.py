@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from roost.clock import Clock
@@ -110,48 +112,49 @@ class Deliveries:
         self, new: Sequence[NewDelivery], *, conn: Connection | None = None
     ) -> builtins.list[str]:
         """Insert deliveries that do not exist yet (same trigger and event id: skipped);
-        the ids of the ones inserted. ``conn``: a write transaction the caller holds."""
+        the ids of the ones inserted. ``conn``: a write transaction the caller holds.
+        Within one call, give each (trigger, event id) once."""
         if conn is not None:
             return self._enqueue(conn, new)
         with self._db.writing() as own:
             return self._enqueue(own, new)
 
     def _enqueue(self, conn: Connection, new: Sequence[NewDelivery]) -> builtins.list[str]:
+        if not new:
+            return []
         now = self._clock.now()
-        inserted: list[str] = []
-        for item in new:
-            event_id = str(item.envelope["id"])
-            exists = conn.execute(
-                sa.select(event_deliveries.c.id).where(
-                    event_deliveries.c.trigger == item.trigger,
-                    event_deliveries.c.event_id == event_id,
-                )
-            ).first()
-            if exists is not None:
-                continue
-            delivery_id = new_id(now)
-            conn.execute(
-                sa.insert(event_deliveries).values(
-                    id=delivery_id,
-                    trigger=item.trigger,
-                    event_id=event_id,
-                    event_type=str(item.envelope.get("type", "")),
-                    envelope=item.envelope,
-                    state=item.state,
-                    attempts=0,
-                    correlation_id=item.correlation_id,
-                    causation_id=item.causation_id,
-                    depth=item.depth,
-                    created_at=now,
-                    updated_at=now,
-                    next_attempt_at=now if item.state == PENDING else None,
-                    delivered_at=None,
-                    last_error=item.last_error,
-                    retry_since=now,
-                )
-            )
-            inserted.append(delivery_id)
-        return inserted
+        rows = [
+            {
+                "id": new_id(now),
+                "trigger": item.trigger,
+                "event_id": str(item.envelope["id"]),
+                "event_type": str(item.envelope.get("type", "")),
+                "envelope": item.envelope,
+                "state": item.state,
+                "attempts": 0,
+                "correlation_id": item.correlation_id,
+                "causation_id": item.causation_id,
+                "depth": item.depth,
+                "created_at": now,
+                "updated_at": now,
+                "next_attempt_at": now if item.state == PENDING else None,
+                "delivered_at": None,
+                "last_error": item.last_error,
+                "retry_since": now,
+            }
+            for item in new
+        ]
+        # One statement for the batch; the (trigger, event id) key drops a repeat.
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+        statement = insert(event_deliveries).on_conflict_do_nothing(
+            index_elements=["trigger", "event_id"]
+        )
+        conn.execute(statement, rows)
+        keys = {(r["trigger"], r["event_id"]): r["id"] for r in rows}
+        stored = conn.execute(
+            sa.select(event_deliveries.c.id).where(event_deliveries.c.id.in_(list(keys.values())))
+        ).all()
+        return [str(row.id) for row in stored]
 
     def writing(self) -> Any:
         """A write transaction, to enqueue and move a bus position together."""
