@@ -3,7 +3,9 @@ this process leads the control plane. Two control planes delivering at once woul
 webhook; a follower leaves the bus alone and takes over from the stored positions.
 
 Opening the bus (a JetStream connection) can take seconds, so it happens on this module's own
-thread, not on the election's callback.
+thread, not on the election's callback. roost.yaml is desired state: when an apply changes the
+triggers or the bus (``DesiredState`` replaces ``ws.project``), the dispatcher is rebuilt with
+them within a few seconds; the positions and deliveries in the store carry over.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class EventDuty:
         self._stop = threading.Event()
         self._leading = False
         self.dispatcher: Dispatcher | None = None
+        self._built_from: tuple[object, object] | None = None
         self._thread = threading.Thread(target=self._run, name="event-duty", daemon=True)
 
     def start(self) -> EventDuty:
@@ -69,13 +72,15 @@ class EventDuty:
             self._kick.clear()
             with self._lock:
                 leading = self._leading
+            wanted = (self.ws.project.triggers, self.ws.project.event_bus)
+            if self.dispatcher is not None and (not leading or wanted != self._built_from):
+                self._close()
             if leading and self.dispatcher is None and not self._stop.is_set():
                 self._open()
-            elif not leading and self.dispatcher is not None:
-                self._close()
 
     def _open(self) -> None:
         project = self.ws.project
+        self._built_from = (project.triggers, project.event_bus)
         if not project.triggers and project.event_bus.backend == "outbox":
             return  # nothing subscribes: the outbox keeps the events for when something does
         try:
@@ -91,8 +96,8 @@ class EventDuty:
                 relay=relay,
             ).start()
         except (BusError, StoreError) as exc:
-            self._say(f"event triggers are not running: {exc}")
-            self._kick.set()  # try again at the next wait
+            self._say(f"event triggers are not running (trying again in a few seconds): {exc}")
+            self._built_from = None
             return
         names = ", ".join(sorted(self.dispatcher.triggers)) or "none"
         self._say(f"event bus: {bus.kind}; triggers delivering: {names}")
