@@ -336,3 +336,25 @@ def test_the_cooldown_suspends_a_trigger_that_fires_again_too_soon(
     assert "cooldown" in str(sqlite_store.deliveries.suspended()["calm"].reason)
     assert len(receiver.requests) == 2
     d.stop()
+
+
+def test_the_outbox_is_pruned_behind_the_slowest_consumer_and_the_log_keeps_everything(
+    sqlite_store: Store, client: httpx.Client, receiver: Receiver
+) -> None:
+    fast = _trigger(
+        name="fast", filters=[{"exact": {"type": VULN}}], webhook={"url": "http://r.test/"}
+    )
+    d = _dispatcher(sqlite_store, client, fast)
+    for _ in range(3):
+        sqlite_store.events.append(VULN, source=catalog.SOURCE_SCAN)
+    d.tick()
+    slow = sqlite_store.outbox.position("trigger:fast")
+    assert slow is not None
+    sqlite_store.outbox.advance("trigger:other", 0)  # not this dispatcher's: not waited for
+    assert d.prune() == 2
+    assert len(sqlite_store.outbox.read(0)) == 1  # the newest stays: seq numbers never repeat
+    assert len(sqlite_store.events.list(VULN)) == 3
+    sqlite_store.events.append(VULN, source=catalog.SOURCE_SCAN)
+    d.tick()
+    assert len(receiver.requests) == 4
+    d.stop()

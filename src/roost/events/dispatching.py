@@ -46,6 +46,8 @@ log = logging.getLogger("roost.events.dispatching")
 
 BATCH = 200
 IDLE_WAIT = 0.05
+PRUNE_EVERY = 60.0
+"""Seconds between prunings of the outbox (entries every consumer has read)."""
 DLQ_CHECK_EVERY = 1.0
 """Seconds between looks at the DLQ's depth while nothing happens (after every busy tick)."""
 
@@ -103,6 +105,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._dlq_depth = self._dead_count()
         self._dlq_checked = self.clock.monotonic()
+        self._pruned = self.clock.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -117,7 +120,26 @@ class Dispatcher:
         if done or now - self._dlq_checked >= DLQ_CHECK_EVERY:
             self._dlq_checked = now
             self.watch_dlq()
+        if now - self._pruned >= PRUNE_EVERY:
+            self._pruned = now
+            self.prune()
         return done
+
+    def prune(self) -> int:
+        """Drop outbox entries every consumer of this dispatcher is past (the event log keeps
+        every event; the outbox only needs what is still to be read); how many."""
+        positions = self.store.outbox.positions()
+        names = [consumer_name(t) for t in self.triggers]
+        if self.relay is not None:
+            names.append(self.relay.consumer)
+        if self.bus.kind != "outbox":
+            names = [self.relay.consumer] if self.relay is not None else []
+        known = [positions[n] for n in names if n in positions]
+        if not known or len(known) < len(names):
+            return 0
+        # Keep the newest entry: SQLite numbers a new row max(seq) + 1, so an empty outbox
+        # would start again at 1, below every consumer's position.
+        return self.store.outbox.prune(min(*known, self.store.outbox.last_seq() - 1))
 
     def intake(self, *, timeout: float = 0.0, suspended: Sequence[str] | None = None) -> int:
         """Record deliveries for each trigger's next events; how many events were read."""
