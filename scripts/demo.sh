@@ -45,7 +45,7 @@ set -e
 step "roost up: agent (data plane) + control plane in the background, hello-r1 at 100%"
 cp -r examples/hello "$project"
 "$roost" up --project "$project"
-url=$("$py" -c 'import json,sys,urllib.request as u; a=json.load(open(sys.argv[1]))["url"]; print(json.load(u.urlopen(a+"/api/v1/ps"))["services"]["hello"]["url"])' "$project/.roost/api.json")
+url=$("$py" scripts/demo_api.py "$project" /api/v1/ps services.hello.url)
 echo "the router for service hello listens on $url"
 
 step "roost doctor: the agent's heartbeat, the control-plane leader, recent events"
@@ -54,10 +54,12 @@ step "roost doctor: the agent's heartbeat, the control-plane leader, recent even
 step "start hello-r2 with another greeting (weight 0), then split 80/20"
 "$roost" start hello --set-env HELLO_GREETING=bonjour --project "$project"
 "$py" - "$project" <<'PY'
-import json, sys, time, urllib.request as u
-api = json.load(open(sys.argv[1] + "/.roost/api.json"))["url"]
+import sys, time
+from pathlib import Path
+sys.path.insert(0, "scripts")
+from demo_api import get
 for _ in range(150):
-    revs = json.load(u.urlopen(api + "/api/v1/ps"))["services"]["hello"]["revisions"]
+    revs = get(Path(sys.argv[1]), "/api/v1/ps")["services"]["hello"]["revisions"]
     if all(r["ready_replicas"] == r["desired_replicas"] for r in revs):
         break
     time.sleep(0.2)
@@ -113,7 +115,7 @@ printf '\n\033[1m##### part 2: progressive rollouts with automatic, traffic-firs
 step "roost up: examples/canary, its first release web-r1 (runs on schema 1 and creates it)"
 cp -r examples/canary "$canary"
 "$roost" up --project "$canary" >/dev/null
-curl=$("$py" -c 'import json,sys,urllib.request as u; a=json.load(open(sys.argv[1]))["url"]; print(json.load(u.urlopen(a+"/api/v1/ps"))["services"]["web"]["url"])' "$canary/.roost/api.json")
+curl=$("$py" scripts/demo_api.py "$canary" /api/v1/ps services.web.url)
 grep -A14 '^    rollout:' "$canary/roost.yaml"
 
 step "background traffic: ~150 requests/s through the router at $curl"

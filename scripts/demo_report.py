@@ -42,8 +42,10 @@ MARKS = {
 }
 
 
-def _get(api: str, path: str) -> Any:
-    with urllib.request.urlopen(api + path, timeout=10) as response:  # noqa: S310 - local API
+def _get(api: str, path: str, token: str) -> Any:
+    auth = {"Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(api + path, headers=auth)  # noqa: S310 - local API
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local API
         return json.load(response)
 
 
@@ -304,8 +306,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     api = json.loads((args.project / ".roost" / "api.json").read_text())["url"]
-    history = _get(api, f"/api/v1/services/{args.service}/history")
-    rollouts = [_get(api, f"/api/v1/rollouts/{r['id']}/status") for r in reversed(history)]
+    token = (args.project / ".roost" / "auth" / "token").read_text().strip()
+    history = _get(api, f"/api/v1/services/{args.service}/history", token)
+    rollouts = [_get(api, f"/api/v1/rollouts/{r['id']}/status", token) for r in reversed(history)]
     buckets = load_buckets(args.load)
     if not buckets:
         raise SystemExit(f"{args.load} has no traffic samples")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests._auth import owner_headers
 from tests._roost import REPO, kill_leftovers, roost
 
 CANARY = REPO / "examples" / "canary"
@@ -105,7 +106,7 @@ def api(root: Path) -> str:
 
 
 def get(root: Path, path: str) -> Any:
-    response = httpx.get(api(root) + path, timeout=10)
+    response = httpx.get(api(root) + path, headers=owner_headers(root), timeout=10)
     response.raise_for_status()
     return response.json()
 

@@ -121,14 +121,20 @@ class RealResult:
     baseline: list[float]
 
 
+_AUTH: dict[str, str] = {}
+"""The project owner's credential (roost up saved it in .roost/auth/token)."""
+
+
 def _api(root: Path) -> str:
+    token = (root / ".roost" / "auth" / "token").read_text().strip()
+    _AUTH["Authorization"] = f"Bearer {token}"
     return str(json.loads((root / ".roost" / "api.json").read_text())["url"])
 
 
 def _wait_ready(api: str, services: list[str], timeout: float = 120) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = httpx.get(api + "/api/v1/ps", timeout=10).json()["services"]
+        state = httpx.get(api + "/api/v1/ps", headers=_AUTH, timeout=10).json()["services"]
         urls = {}
         for name in services:
             revisions = state.get(name, {}).get("revisions", [])
@@ -196,10 +202,9 @@ def run(n: int, *, rps: float) -> RealResult:
 def _deploy(api: str, service: str, *, faulty: bool) -> dict[str, Any]:
     body = {
         "service": service,
-        "actor": "bench",
         "env": {"HELLO_FAIL_RATE": "0.5"} if faulty else {},
     }
-    response = httpx.post(api + "/api/v1/rollouts", json=body, timeout=60)
+    response = httpx.post(api + "/api/v1/rollouts", json=body, headers=_AUTH, timeout=60)
     if response.status_code != 201:
         raise SystemExit(f"deploy of {service}: {response.status_code} {response.text[:300]}")
     view: dict[str, Any] = response.json()
@@ -208,10 +213,10 @@ def _deploy(api: str, service: str, *, faulty: bool) -> dict[str, Any]:
 
 def _baseline(api: str, service: str, count: int = 20) -> list[float]:
     """A person's weight change through the API (same weights again), for comparison."""
-    state = httpx.get(api + "/api/v1/ps", timeout=10).json()["services"][service]
+    state = httpx.get(api + "/api/v1/ps", headers=_AUTH, timeout=10).json()["services"][service]
     weights = state["weights"]
     times = []
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(headers=_AUTH, timeout=10) as client:
         for _ in range(count):
             began = time.perf_counter()
             client.put(f"{api}/api/v1/services/{service}/weights", json={"weights": weights})
@@ -226,7 +231,9 @@ def _wait_ended(api: str, ids: dict[str, str], timeout: float = 180) -> dict[str
         for service, rollout_id in ids.items():
             if service in views:
                 continue
-            view = httpx.get(f"{api}/api/v1/rollouts/{rollout_id}/status", timeout=10).json()
+            view = httpx.get(
+                f"{api}/api/v1/rollouts/{rollout_id}/status", headers=_AUTH, timeout=10
+            ).json()
             if not view["active"] or view["state"] == "paused":
                 views[service] = view
         if len(views) == len(ids):

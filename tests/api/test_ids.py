@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from tests._auth import admin_headers
 from tests._roost import REPO
 
 from roost.api import create_app
@@ -28,7 +29,9 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
 def _get(ws: Workspace, *paths: str) -> list[httpx.Response]:
     async def call() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(ws))
-        async with httpx.AsyncClient(transport=transport, base_url="http://roost") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://roost", headers=admin_headers(ws.store)
+        ) as client:
             return [await client.get(path) for path in paths]
 
     return asyncio.run(call())

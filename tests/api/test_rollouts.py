@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests._auth import admin_headers
 from tests._roost import REPO
 
 from roost.api import create_app
@@ -28,7 +29,9 @@ def _call(ws: Workspace, method: str, path: str, body: Any) -> httpx.Response:
     # In-process ASGI calls (starlette's TestClient warns about its httpx support).
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app(ws))
-        async with httpx.AsyncClient(transport=transport, base_url="http://roost") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://roost", headers=admin_headers(ws.store)
+        ) as client:
             return await client.request(method, path, json=body)
 
     return asyncio.run(call())
@@ -37,25 +40,25 @@ def _call(ws: Workspace, method: str, path: str, body: Any) -> httpx.Response:
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "error"),
     [
-        ("POST", "/api/v1/rollouts", {"service": "nope", "actor": "a"}, 404, "no service 'nope'"),
+        ("POST", "/api/v1/rollouts", {"service": "nope"}, 404, "no service 'nope'"),
         (
             "POST",
             "/api/v1/rollouts",
-            {"service": "web", "release": "web-r9", "actor": "a"},
+            {"service": "web", "release": "web-r9"},
             404,
             "no release 'web-r9'",
         ),
         (
             "POST",
             "/api/v1/rollouts",
-            {"service": "web", "environment": "prod", "actor": "a"},
+            {"service": "web", "environment": "prod"},
             404,
             "no environment 'prod'",
         ),
-        ("POST", "/api/v1/rollouts", {"service": "web", "actor": "a"}, 503, "no agent"),
-        ("POST", "/api/v1/rollouts/R1/approve", {"actor": "b"}, 404, "no rollout 'R1'"),
-        ("POST", "/api/v1/rollouts/R1/abort", {"actor": "b"}, 404, "no rollout 'R1'"),
-        ("POST", "/api/v1/services/web/rollback", {"actor": "b"}, 503, "no agent"),
+        ("POST", "/api/v1/rollouts", {"service": "web"}, 503, "no agent"),
+        ("POST", "/api/v1/rollouts/R1/approve", {}, 404, "no rollout 'R1'"),
+        ("POST", "/api/v1/rollouts/R1/abort", {}, 404, "no rollout 'R1'"),
+        ("POST", "/api/v1/services/web/rollback", {}, 503, "no agent"),
         ("GET", "/api/v1/services/nope/history", None, 404, "no service 'nope'"),
     ],
 )

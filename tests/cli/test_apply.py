@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests._auth import cli_token
 from tests._projects import project_down
 from tests._roost import REPO, roost
 from typer.testing import CliRunner
@@ -113,7 +114,8 @@ def test_apply_adds_an_slo_to_a_running_project(tmp_path: Path) -> None:
         path.write_text(text + SLO)
         planned = roost("diff", "-p", str(root))
         assert "+ slo hello/availability" in planned.stdout
-        applied = roost("apply", "-p", str(root), "--as", "alice", env=env, timeout=60)
+        alice = cli_token(root, "alice", "admin")  # applying roost.yaml is an admin's act
+        applied = roost("apply", "-p", str(root), env={**env, **alice}, timeout=60)
         assert applied.returncode == 0, applied.stderr
         assert applied.stdout.splitlines()[:2] == [
             "+ slo hello/availability",
@@ -128,7 +130,7 @@ def test_apply_adds_an_slo_to_a_running_project(tmp_path: Path) -> None:
 
         # An invalid file is refused with its located problem and changes nothing.
         path.write_text(text + SLO.replace("objective: 99", "objective: 0.99"))
-        refused = roost("apply", "-p", str(root), "--as", "alice", env=env, timeout=60)
+        refused = roost("apply", "-p", str(root), env={**env, **alice}, timeout=60)
         assert refused.returncode == 2
         assert refused.stderr.startswith(f"{path}:")
         assert "objective is a percentage" in refused.stderr

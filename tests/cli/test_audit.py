@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests._auth import admin_headers, cli_token
 from tests._projects import project_down
 from tests._roost import REPO, roost
 
@@ -140,7 +141,9 @@ def test_the_api_exposes_the_head(root: Path) -> None:
     async def call(path: str) -> httpx.Response:
         with open_workspace(root) as ws:
             transport = httpx.ASGITransport(app=create_app(ws))
-            async with httpx.AsyncClient(transport=transport, base_url="http://roost") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://roost", headers=admin_headers(ws.store)
+            ) as client:
                 return await client.get(path)
 
     head = asyncio.run(call("/api/v1/audit/head"))
@@ -157,14 +160,18 @@ def test_the_api_exposes_the_head(root: Path) -> None:
 
 @pytest.mark.timeout(240)
 def test_weights_and_stops_record_who_did_them(tmp_path: Path) -> None:
-    """Through the real stack: the actor a request carries (--as, else $ROOST_USER) is on every
-    event it causes, and the chain the running control plane wrote verifies."""
+    """Through the real stack: every event a request causes carries the subject of its
+    credential — an admin's --as shows as impersonation, a self-declared $ROOST_USER changes
+    nothing — and the chain the running control plane wrote verifies."""
     root = tmp_path / "hello"
     shutil.copytree(REPO / "examples" / "hello", root)
     with project_down(root):
-        up = roost("up", "-p", str(root), "--as", "ann", timeout=120)
+        up = roost("up", "-p", str(root), timeout=120)
         assert up.returncode == 0, up.stdout + up.stderr
-        started = roost("start", "hello", "-p", str(root), "--as", "ann", timeout=120)
+        with open_store(root=root) as store:
+            (owner,) = [t.name for t in store.tokens.list()]
+        ann = cli_token(root, "ann", "admin")
+        started = roost("start", "hello", "-p", str(root), env=ann, timeout=120)
         assert started.returncode == 0, started.stdout + started.stderr
         moved = roost(
             "weights", "hello", "hello-r1=100", "hello-r2=0", "-p", str(root), "--as", "bob"
@@ -181,8 +188,8 @@ def test_weights_and_stops_record_who_did_them(tmp_path: Path) -> None:
             report = store.events.verify()
         assert actors == {
             "dev.roost.revision.started": "ann",
-            "dev.roost.traffic.weights": "bob",
-            "dev.roost.revision.stopped": "cy",
+            "dev.roost.traffic.weights": f"bob (impersonated by {owner})",
+            "dev.roost.revision.stopped": owner,
         }
         assert report.intact, report.problem
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._roost import REPO, kill_leftovers, roost
 
 pytestmark = pytest.mark.timeout(180)
@@ -41,16 +42,16 @@ def _one_error_line(result: object, code: int) -> str:
 
 def test_bad_input_is_refused_and_stores_nothing(project: Path) -> None:
     api = json.loads((project / ".roost" / "api.json").read_text())["url"]
-    with httpx.Client(base_url=api, timeout=60) as client:
+    with httpx.Client(base_url=api, headers=owner_headers(project), timeout=60) as client:
         releases = [r["id"] for r in client.get("/api/v1/releases").json()]
         assert releases == ["hello-r1"]
 
         for path, content in [
-            ("/api/v1/rollouts", b'{"service": "hello", "env": {"BAD NAME": "1"}, "actor": "a"}'),
-            ("/api/v1/rollouts", b'{"service": "hello", "env": {"1X": "1"}, "actor": "a"}'),
+            ("/api/v1/rollouts", b'{"service": "hello", "env": {"BAD NAME": "1"}}'),
+            ("/api/v1/rollouts", b'{"service": "hello", "env": {"1X": "1"}}'),
             ("/api/v1/services/hello/revisions", b'{"env": {"BAD NAME": "1"}}'),
-            ("/api/v1/rollouts", b'{"service": "hello", "actor": "a\\u0000"}'),
-            ("/api/v1/rollouts", b'{"service": "hello", "actor": "\\ud800"}'),
+            ("/api/v1/rollouts", b'{"service": "hello", "actor": "a"}'),
+            ("/api/v1/rollouts", b'{"service": "hello", "release": "\\ud800"}'),
             ("/api/v1/services/hello/revisions", b'{"release": "hello-r1\\u0001"}'),
         ]:
             response = client.post(
@@ -67,7 +68,7 @@ def test_bad_input_is_refused_and_stores_nothing(project: Path) -> None:
         stop = client.delete("/api/v1/services/hello/revisions/hello-r1%01")
         assert stop.status_code == 422, stop.text
         huge = {"service": "hello", "env": {f"V{i}": "x" * 100 for i in range(20_000)}}
-        big = client.post("/api/v1/rollouts", json={**huge, "actor": "a"})
+        big = client.post("/api/v1/rollouts", json=huge)
         assert big.status_code == 413, big.text
         assert [r["id"] for r in client.get("/api/v1/releases").json()] == releases
 
@@ -83,5 +84,5 @@ def test_bad_input_is_refused_and_stores_nothing(project: Path) -> None:
     good = roost("start", "hello", "--project", str(project), "--set-env", "GOOD_NAME=1")
     assert good.returncode == 0, good.stderr
     assert "started hello-r2" in good.stdout
-    with httpx.Client(base_url=api, timeout=60) as client:
+    with httpx.Client(base_url=api, headers=owner_headers(project), timeout=60) as client:
         assert [r["id"] for r in client.get("/api/v1/releases").json()] == ["hello-r2", "hello-r1"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._roost import REPO, kill_leftovers, roost
 
 pytestmark = pytest.mark.timeout(480)
@@ -72,7 +73,7 @@ AUTO_PROMOTE = """\
 
 def _api(root: Path, path: str) -> Any:
     api = json.loads((root / ".roost" / "api.json").read_text())["url"]
-    response = httpx.get(f"{api}{path}", timeout=10)
+    response = httpx.get(f"{api}{path}", headers=owner_headers(root), timeout=10)
     response.raise_for_status()
     return response.json()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._roost import REPO, kill_leftovers, roost
 
 from roost.control.dataplane.agents import AgentClient
@@ -54,7 +55,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 def _ps(root: Path) -> dict[str, object]:
     api = _json(root / ".roost" / "api.json")["url"]
-    response = httpx.get(f"{api}/api/v1/ps", timeout=10)
+    response = httpx.get(f"{api}/api/v1/ps", headers=owner_headers(root), timeout=10)
     response.raise_for_status()
     data = response.json()
     assert isinstance(data, dict)

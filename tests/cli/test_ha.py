@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._canary import wait_for
 from tests._projects import make_project, project_down, web_project
 from tests._roost import roost
@@ -108,10 +109,11 @@ def project(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Path, dict[str,
         yield root, env
 
 
-def _rollout(base: str) -> dict[str, Any]:
-    found = httpx.get(f"{base}/api/v1/rollouts/find/web", timeout=10).json()
+def _rollout(base: str, root: Path) -> dict[str, Any]:
+    auth = owner_headers(root)
+    found = httpx.get(f"{base}/api/v1/rollouts/find/web", headers=auth, timeout=10).json()
     status: dict[str, Any] = httpx.get(
-        f"{base}/api/v1/rollouts/{found['id']}/status", timeout=10
+        f"{base}/api/v1/rollouts/{found['id']}/status", headers=auth, timeout=10
     ).json()
     return status
 
@@ -141,13 +143,13 @@ def test_kill_9_of_the_leader_hands_the_rollout_to_the_follower(
     try:
         b.expect(r"^following: serve-\S+-" + str(a_pid) + " leads", timeout=120)
         # A follower reads ...
-        with httpx.Client(base_url=b.url, timeout=10) as client:
+        with httpx.Client(base_url=b.url, headers=owner_headers(root), timeout=10) as client:
             assert client.get("/api/v1/status").status_code == 200
             history = client.get("/api/v1/services/web/history")
             assert history.status_code == 200
             assert len(history.json()) == 1  # up's first deploy
             # ... and refuses writes, naming the leader.
-            refused = client.post("/api/v1/rollouts", json={"service": "web", "actor": "bob"})
+            refused = client.post("/api/v1/rollouts", json={"service": "web"})
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"] == f"not the leader; leader is serve-{_host()}-{a_pid}"
 
@@ -159,7 +161,7 @@ def test_kill_9_of_the_leader_hands_the_rollout_to_the_follower(
         )  # fmt: skip
         assert deployed.returncode in (0, 3), deployed.stdout + deployed.stderr
         held = wait_for(
-            lambda: (r := _rollout(a_url))["weights"] == {"web-r1": 75, "web-r2": 25} and r,
+            lambda: (r := _rollout(a_url, root))["weights"] == {"web-r1": 75, "web-r2": 25} and r,
             timeout=30,
             what="the canary at 25 %",
         )
@@ -185,7 +187,7 @@ def test_kill_9_of_the_leader_hands_the_rollout_to_the_follower(
         assert not pid_alive(a_pid)
 
         # The same rollout, from its persisted state: still held at 25 % on B ...
-        resumed = _rollout(b.url)
+        resumed = _rollout(b.url, root)
         assert resumed["id"] == held["id"]
         assert resumed["weights"] == {"web-r1": 75, "web-r2": 25}
         # ... and B now advertises itself to the CLI and carries it on to the end.
@@ -197,7 +199,7 @@ def test_kill_9_of_the_leader_hands_the_rollout_to_the_follower(
         promoted = roost("rollout", "promote", "web", "-p", str(root), "--as", "bob", env=env)
         assert promoted.returncode == 0, promoted.stdout + promoted.stderr
         done = wait_for(
-            lambda: (r := _rollout(b.url))["state"] == "promoted" and r,
+            lambda: (r := _rollout(b.url, root))["state"] == "promoted" and r,
             timeout=30,
             what="the promotion on the new leader",
         )

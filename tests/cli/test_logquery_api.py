@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._roost import REPO, kill_leftovers, roost
 from tests.cli.test_dataplane import _json, _listen_url, _wait_ready
 
@@ -38,7 +39,9 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 def _query(root: Path, sql: str) -> httpx.Response:
     api = _json(root / ".roost" / "api.json")["url"]
-    return httpx.post(f"{api}/api/v1/logs/query", json={"sql": sql}, timeout=60)
+    return httpx.post(
+        f"{api}/api/v1/logs/query", json={"sql": sql}, headers=owner_headers(root), timeout=60
+    )
 
 
 def test_log_queries_read_the_logs_and_nothing_else(project: Path, tmp_path: Path) -> None:

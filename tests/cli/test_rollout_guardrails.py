@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from tests._auth import cli_token
 from tests._canary import (
     Load,
     get,
@@ -40,29 +41,38 @@ def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> 
     root = tmp_path / "canary"
     write_project(root, environment=APPROVAL)
     with running(root):
+        # Two people with their own tokens: alice deploys (and may approve, but not her own
+        # deploy), bob approves. The owner's token (found by the CLI) does the rest.
+        alice = cli_token(root, "alice", "deployer")
+        granted = roost("role", "grant", "alice", "approver", "--env", "dev", "-p", str(root))
+        assert granted.returncode == 0, granted.stdout + granted.stderr
+        bob = cli_token(root, "bob", "approver")
         # Bad input changes nothing: unknown release, unknown service.
         for args, expected in (
             (("--release", "web-r9"), "no release 'web-r9'"),
             (("--env", "prod"), "no environment 'prod'"),
         ):
-            refused = roost("deploy", "web", *args, "-p", str(root), "--as", "alice")
+            refused = roost("deploy", "web", *args, "-p", str(root), env=alice)
             assert refused.returncode == 1, refused.stdout
             assert expected in refused.stderr
             assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert len(get(root, "/api/v1/releases?service=web")) == 1
 
         write_project(root, greeting="v2", environment=APPROVAL)
-        asked = roost("deploy", "web", "-p", str(root), "--as", "alice")
+        asked = roost("deploy", "web", "-p", str(root), env=alice)
         assert asked.returncode == 3, asked.stdout + asked.stderr
         assert "waits for approval" in asked.stderr
         rollout_id = rollout(root)["id"]
-        own = roost("approve", rollout_id, "-p", str(root), "--as", "Alice")
+        own = roost("approve", rollout_id, "-p", str(root), env=alice)
         assert own.returncode == 1
-        assert "cannot also approve it (four eyes)" in own.stderr
-        second = roost("deploy", "web", "-p", str(root), "--as", "carol")
+        assert "alice requested this deploy and cannot also approve it (four eyes)" in own.stderr
+        posing = roost("approve", rollout_id, "-p", str(root), "--as", "bob", env=alice)
+        assert posing.returncode == 1
+        assert "--as is impersonation, for admins" in posing.stderr
+        second = roost("deploy", "web", "-p", str(root))
         assert second.returncode == 1
         assert f"already has a rollout in progress in dev: {rollout_id}" in second.stderr
-        approved = roost("approve", rollout_id, "-p", str(root), "--as", "bob")
+        approved = roost("approve", rollout_id, "-p", str(root), env=bob)
         assert approved.returncode == 0, approved.stdout + approved.stderr
         assert "approved by bob" in approved.stdout
 
@@ -80,7 +90,7 @@ def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> 
         assert "paused: analysis inconclusive" in status.stdout
 
         with Load(router_url(root)) as load:
-            resumed = roost("rollout", "resume", "web", "-p", str(root), "--as", "bob")
+            resumed = roost("rollout", "resume", "web", "-p", str(root))
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr
             wait_for(lambda: rollout(root)["step"] >= 2, timeout=120, what="step 3 (50%)")
             pids = _canary_pids(root, "web-r2")

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._canary import wait_for
 from tests._postgres import PG_BIN
 from tests._roost import kill_leftovers

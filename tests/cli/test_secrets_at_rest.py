@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from tests._auth import owner_headers
 from tests._canary import Load, api, router_url, wait_for, write_project
 from tests._roost import kill_leftovers, roost
 
@@ -154,7 +155,9 @@ def test_no_secret_value_at_rest_after_deploy_rollback_and_restarts(tmp_path: Pa
         assert _config(root)["token_sha256"] == _fingerprint(SECRETS["ROOST_TEST_TOKEN_A"])
         assert _leaks(root) == []
         # The API answers with secret *versions* (digest pins), never values.
-        history = httpx.get(api(root) + "/api/v1/services/web/history", timeout=10).text
+        history = httpx.get(
+            api(root) + "/api/v1/services/web/history", headers=owner_headers(root), timeout=10
+        ).text
         assert all(value not in history for value in SECRETS.values())
     finally:
         roost("down", *p, timeout=120)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._roost import EXAMPLE, roost, serving
 
 from roost.store import head_revision
@@ -31,6 +32,7 @@ def _one_error_line(stderr: str) -> str:
 
 def test_serve_answers_health_docs_and_api(project: Path) -> None:
     with serving(project) as served, httpx.Client(base_url=served.url, timeout=10) as client:
+        client.headers.update(owner_headers(project))
         assert served.url.startswith("http://127.0.0.1:")
         assert client.get("/healthz").json() == {"status": "ok", "version": "0.1.0"}
         assert client.get("/readyz").status_code == 200
@@ -169,6 +171,7 @@ def test_serve_runs_on_a_real_postgresql(project: Path, postgres_url: str) -> No
         serving(project, env={"ROOST_DATABASE_URL": postgres_url}) as served,
         httpx.Client(base_url=served.url, timeout=10) as client,
     ):
+        client.headers.update(owner_headers(project))
         status = client.get("/api/v1/status").json()
         assert status["database"]["dialect"] == "postgresql"
         assert status["events"] >= 1

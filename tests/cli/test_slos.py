@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from tests._auth import owner_headers
 from tests._roost import EXAMPLE, roost, serving
 from tests.slo._servers import binary
 
@@ -116,19 +117,20 @@ def test_status_without_an_agent_and_with_a_bad_slo(tmp_path: Path) -> None:
     assert len(errors) == 1, local.stderr
     assert "no agent is running" in local.stderr
     with serving(root) as served:
-        slos = httpx.get(f"{served.url}/api/v1/slos", timeout=10).json()["slos"]
+        auth = owner_headers(root)
+        slos = httpx.get(f"{served.url}/api/v1/slos", headers=auth, timeout=10).json()["slos"]
         assert [s["slo"] for s in slos] == ["availability"]
         assert all(s["error"] for s in slos)
-        one = httpx.get(f"{served.url}/api/v1/slos/web/availability", timeout=10)
+        one = httpx.get(f"{served.url}/api/v1/slos/web/availability", headers=auth, timeout=10)
         assert one.status_code == 200
         assert one.json()["objective"] == 99.9
         assert one.json()["window"] == "28d"
-        nope = httpx.get(f"{served.url}/api/v1/slos/web/nope", timeout=10)
+        nope = httpx.get(f"{served.url}/api/v1/slos/web/nope", headers=auth, timeout=10)
         assert nope.status_code == 404
         assert nope.json()["hint"] == "availability"
-        other = httpx.get(f"{served.url}/api/v1/slos?service=db", timeout=10)
+        other = httpx.get(f"{served.url}/api/v1/slos?service=db", headers=auth, timeout=10)
         assert other.status_code == 404
-        alerts = httpx.get(f"{served.url}/api/v1/alerts", timeout=10).json()
+        alerts = httpx.get(f"{served.url}/api/v1/alerts", headers=auth, timeout=10).json()
         assert alerts["alerts"] == []
         assert len(alerts["errors"]) == 1
         cli = roost("slo", "status", "db", "-p", str(root))

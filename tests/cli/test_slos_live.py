@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests._auth import owner_headers
 from tests._canary import Load, Sample, api, wait_for
 from tests._projects import make_project, web_project
 from tests._roost import REPO, kill_leftovers, roost
@@ -107,7 +108,7 @@ def _up(root: Path) -> Iterator[None]:
 
 
 def _get(root: Path, path: str) -> Any:
-    response = httpx.get(api(root) + path, timeout=10)
+    response = httpx.get(api(root) + path, headers=owner_headers(root), timeout=10)
     response.raise_for_status()
     return response.json()
 
@@ -187,7 +188,7 @@ def test_outage_pages_in_time_gates_deploys_and_resolves(tmp_path: Path) -> None
             assert forced.returncode == 1, forced.stdout + forced.stderr
             assert "SLO page alert on the canary's traffic" in forced.stdout + forced.stderr
             (override,) = _get(root, "/api/v1/events?type=dev.roost.slo.budget_gate.overridden")
-            assert override["actor"] == "alice"
+            assert override["actor"].startswith("alice (impersonated by ")
             assert override["data"]["reason"] == "testing the canary page check"
 
             # Recovery: traffic back to the good revision; the page resolves.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests._auth import owner_headers
 from tests._canary import wait_for
 from tests._roost import roost, serving
 from tests._servers import free_port
@@ -189,7 +190,7 @@ def _metrics(root: Path) -> str:
     import httpx
 
     url = json.loads((root / ".roost" / "api.json").read_text())["url"]
-    return httpx.get(f"{url}/api/v1/events/metrics", timeout=10).text
+    return httpx.get(f"{url}/api/v1/events/metrics", headers=owner_headers(root), timeout=10).text
 
 
 def _lines(text: str) -> list[dict[str, Any]]:

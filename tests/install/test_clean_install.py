@@ -71,7 +71,11 @@ def _clean_env(home: Path) -> dict[str, str]:
 
 def _router_url(project: Path) -> str:
     api = json.loads((project / ".roost" / "api.json").read_text())["url"]
-    with urllib.request.urlopen(f"{api}/api/v1/ps", timeout=10) as response:
+    token = (project / ".roost" / "auth" / "token").read_text().strip()
+    request = urllib.request.Request(
+        f"{api}/api/v1/ps", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
         return str(json.load(response)["services"]["hello"]["url"])
 
 

@@ -55,7 +55,29 @@ T_IDENTITY = (
     "test_a_calls_b_with_its_workload_token_and_b_refuses_bad_ones"
 )
 
+T_OIDC = "tests/api/test_oidc.py::"
+
 EXERCISED: dict[str, str] = {
+    # Who may call the API: an OIDC issuer and its role mapping.
+    **dict.fromkeys(
+        (
+            "auth",
+            "auth.oidc",
+            "auth.oidc.issuer",
+            "auth.oidc.audience",
+            "auth.oidc.jwks_url",
+            "auth.oidc.subject_claim",
+            "auth.oidc.groups_claim",
+            "auth.oidc.algorithms",
+            "auth.oidc.roles",
+            "auth.oidc.roles[].subject",
+            "auth.oidc.roles[].group",
+            "auth.oidc.roles[].role",
+            "auth.oidc.roles[].environment",
+            "auth.oidc.roles[].service",
+        ),
+        T_OIDC + "test_a_token_from_the_issuer_authenticates_with_its_mapped_roles",
+    ),
     # Sealed secrets: where the key-encryption key comes from.
     "secret_store": "tests/control/test_vault.py::test_the_key_can_come_from_key_command",
     "secret_store.key_command": "tests/control/test_vault.py::"

@@ -23,6 +23,7 @@ SOURCE_ALERTS = "/roost/control/alerts"
 SOURCE_SERVE = "/roost/serve"
 SOURCE_BUILDS = "/roost/builds"
 SOURCE_CLI = "/roost/cli"
+SOURCE_AUTH = "/roost/auth"
 SOURCE_EVENTS = "/roost/control/events"
 SOURCE_SCAN = "/roost/scan"
 SOURCE_ACTIONS = "/roost/control/actions"
@@ -65,6 +66,12 @@ LOCK_RELEASED = PREFIX + "lock.released"
 # -- desired state and the audit log -----------------------------------------------------------
 PROJECT_APPLIED = PREFIX + "project.applied"
 AUDIT_CHECKPOINT = PREFIX + "audit.checkpoint"
+
+# -- credentials and roles (who may do what: every change is an admin's, audited) ------------
+AUTH_TOKEN_CREATED = PREFIX + "auth.token.created"
+AUTH_TOKEN_REVOKED = PREFIX + "auth.token.revoked"
+AUTH_ROLE_GRANTED = PREFIX + "auth.role.granted"
+AUTH_ROLE_REVOKED = PREFIX + "auth.role.revoked"
 
 # -- rollouts and the guards in front of them ---------------------------------------------------
 ROLLOUT = PREFIX + "rollout."

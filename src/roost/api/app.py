@@ -7,6 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import roost
+from roost.api.auth import Authenticator, AuthError
+from roost.api.auth.oidc import ProjectOidc
 from roost.api.docs import add_docs
 from roost.api.limiting import (
     DEFAULT_MAX_BODY_BYTES,
@@ -15,6 +17,7 @@ from roost.api.limiting import (
     invalid_request,
 )
 from roost.api.routes import (
+    access,
     audit,
     events,
     health,
@@ -43,7 +46,8 @@ def create_app(
     ``wiring`` is the control plane ``roost serve`` runs (:func:`roost.control.wiring.wire`;
     default: one without a lease or loop, which applies operations but moves no rollout on by
     itself). A request body larger than ``max_body_bytes`` is refused with a 413 before any
-    route reads it."""
+    route reads it. Every ``/api/v1`` route needs a credential (:mod:`roost.api.auth`): a
+    roost token from the store, or a JWT from the OIDC issuer roost.yaml names."""
     app = FastAPI(
         title="roost",
         version=roost.__version__,
@@ -62,6 +66,10 @@ def create_app(
     app.state.identity_keys = parts.identity_keys
     app.state.issuer = parts.issuer
     app.state.started_at = workspace.clock.now()
+    app.state.rollout_scopes = {}  # rollout id -> (environment, service), see roost.api.auth
+    app.state.auth = Authenticator(
+        workspace.store, clock=workspace.clock, oidc=ProjectOidc(workspace)
+    )
     app.include_router(health.router)
     app.include_router(identity.router)
     app.include_router(project.router, prefix="/api/v1")
@@ -71,8 +79,16 @@ def create_app(
     app.include_router(slos.router, prefix="/api/v1")
     app.include_router(audit.router, prefix="/api/v1")
     app.include_router(events.router, prefix="/api/v1")
+    app.include_router(access.router, prefix="/api/v1")
     app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
     app.add_exception_handler(RequestValidationError, invalid_request)
+
+    @app.exception_handler(AuthError)
+    async def _auth(request: Request, exc: AuthError) -> JSONResponse:
+        response = error_response(exc.status, str(exc), exc.hint)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="roost"'
+        return response
 
     # Errors a user can cause answer {"error", "hint"} with a fitting status, never a 500.
     @app.exception_handler(OperationError)

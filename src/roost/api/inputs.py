@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
 
 from roost.spec import names
 
@@ -81,11 +81,22 @@ EnvVars = Annotated[
 ]
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text(multiline=False))]
 """A reason, a note: one line of printable text."""
-Actor = Annotated[
-    str,
-    Field(min_length=1, max_length=200, description="Who asks."),
-    AfterValidator(_text(multiline=False)),
-]
+
+
+class RequestBody(BaseModel):
+    """A request body. Who asks is never one of its fields: the subject of the request's
+    credential is (see :mod:`roost.api.auth`), so a body that names an ``actor`` is refused
+    rather than half-believed."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "actor" in data:
+            raise ValueError(
+                "actor is not accepted: who acts is the subject of the request's credential "
+                "(an admin may impersonate with the X-Roost-As header, `--as` in the CLI)"
+            )
+        return data
 
 
 def _path(pattern: str, description: str) -> Any:

@@ -1,4 +1,11 @@
-"""Calling a running ``roost serve`` from the CLI: find it, call it, turn failures into one line."""
+"""Calling a running ``roost serve`` from the CLI: find it, call it with a credential, turn
+failures into one line.
+
+The credential: ``--token`` (before the command: ``roost --token T deploy web``), then
+``$ROOST_TOKEN``, then the project owner's token that ``roost serve`` saved in
+``.roost/auth/token`` on its first start, so one person on their own machine never types one.
+``--as NAME`` asks the API to record the call as NAME's, impersonated: only an admin may.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,54 @@ from typing import Any
 from roost._util.processes import pid_alive
 from roost.cli._options import project_root
 from roost.cli._output import fail
-from roost.control.paths import API_FILE, STATE_DIR, read_api_file
+from roost.control.paths import API_FILE, STATE_DIR, TOKEN_ENV, read_api_file, read_owner_token
+
+IMPERSONATE_HEADER = "X-Roost-As"
+
+
+class _Credentials:
+    """What this CLI process sends: set by the root ``--token`` option, the project
+    :func:`api_url` resolved, and a command's ``--as``."""
+
+    token: str | None = None
+    project: Path | None = None
+    acting_as: str | None = None
+
+
+def use_token(token: str | None) -> None:
+    """``roost --token TOKEN``: wins over $ROOST_TOKEN and the saved owner token."""
+    _Credentials.token = token.strip() if token and token.strip() else None
+
+
+def act_as(name: str | None) -> None:
+    """``--as NAME``: every call of this command asks to be recorded as NAME's (admin only)."""
+    _Credentials.acting_as = name.strip() if name and name.strip() else None
+
+
+def use_project(root: Path) -> None:
+    """Use the owner token saved for the project in ``root`` (when nothing overrides it)."""
+    _Credentials.project = root
+
+
+def credential() -> str | None:
+    """The token this CLI sends, if it has one."""
+    if _Credentials.token:
+        return _Credentials.token
+    if env := os.environ.get(TOKEN_ENV, "").strip():
+        return env
+    if _Credentials.project is not None:
+        return read_owner_token(_Credentials.project / STATE_DIR)
+    return None
+
+
+def auth_headers() -> dict[str, str]:
+    headers = {}
+    if token := credential():
+        headers["Authorization"] = f"Bearer {token}"
+    if _Credentials.acting_as:
+        headers[IMPERSONATE_HEADER] = _Credentials.acting_as
+    return headers
+
 
 CA_ENV = "ROOST_CA_FILE"
 
@@ -68,9 +122,19 @@ def recorded_api(project: Path | None) -> str | None:
     return url.rstrip("/")
 
 
+def _project_folder(project: Path | None) -> Path | None:
+    """The project's folder when there is one (its saved owner token is the default
+    credential); outside a project only --api / ROOST_API_URL and a token can reach an API."""
+    from roost.spec import find_project_file
+
+    found = find_project_file(project if project is not None else Path.cwd())
+    return None if found is None else found.parent
+
+
 def api_url(api: str | None, project: Path | None) -> str:
     """--api, then ROOST_API_URL, then the project's running API (.roost/api.json). There is no
     default address: one on a fixed port may be another project's control plane."""
+    _Credentials.project = _project_folder(project)
     if api:
         return api.rstrip("/")
     if env := os.environ.get("ROOST_API_URL"):
@@ -101,7 +165,13 @@ def call(
 
     try:
         response = httpx.request(
-            method, url, json=json, params=params, timeout=timeout, verify=verify_for(url)
+            method,
+            url,
+            json=json,
+            params=params,
+            headers=auth_headers(),
+            timeout=timeout,
+            verify=verify_for(url),
         )
     except httpx.InvalidURL as exc:
         fail(f"bad API URL {url!r}: {exc}", hint="e.g. --api http://127.0.0.1:7070", code=2)
@@ -128,5 +198,10 @@ def call(
         if not isinstance(message, str):
             message = str(message or data)[:300]
         hint = data.get("hint") if isinstance(data, dict) else None
+        if response.status_code == 401 and credential() is None:
+            hint = (
+                "no credential: roost serve saves the owner's token in .roost/auth/token on its "
+                "first start; elsewhere set ROOST_TOKEN or pass --token (roost token create)"
+            )
         fail(message, hint=hint if isinstance(hint, str) else None)
     return data

@@ -1,8 +1,9 @@
-"""Who is asking: the name roost records as a deploy's requester, approver or commander.
+"""Who is asking.
 
-``--as NAME`` wins, then ``$ROOST_USER``, then the operating-system user. roost does not
-authenticate people (the API listens on 127.0.0.1 for the local user); the name is what four
-eyes compares and what the audit log records.
+Through the API (deploy, approve, rollouts, weights…) the answer is the credential's subject
+(:mod:`roost.cli._api`); ``--as NAME`` there is impersonation, which only an admin may do and
+the audit log records as such. Commands that write the local store themselves (an audit
+checkpoint, a silence, a lease) record ``--as``, then ``$ROOST_USER``, then the OS user.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ AsOpt = Annotated[
     str | None,
     typer.Option(
         "--as",
-        help="Who you are, for approvals and the audit log (default: $ROOST_USER, then the OS "
-        "user).",
+        help="Act as NAME. Through the API: impersonation (admins only; the audit log names "
+        "both); you are who your token says otherwise.",
         show_default=False,
     ),
 ]

@@ -22,8 +22,9 @@ from roost.cli import (
     state,
     status,
 )
-from roost.cli._api import CA_ENV, trust_ca
+from roost.cli._api import CA_ENV, trust_ca, use_token
 from roost.cli._output import err_console
+from roost.cli.access import role_app, token_app
 from roost.cli.artifacts import artifacts_app
 from roost.cli.auditing import audit_app
 from roost.cli.building import build_app
@@ -72,9 +73,19 @@ def _root(
             "project's running API recorded, else the system's).",
         ),
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="API token for this call (default: $ROOST_TOKEN, then the project owner's "
+            "token in .roost/auth/token).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """roost — a self-hosted delivery loop."""
     trust_ca(cacert)
+    use_token(token)
 
 
 app.command("validate")(specs.validate)
@@ -119,6 +130,8 @@ app.command("doctor")(doctor)
 app.add_typer(slo_app, name="slo")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(identity_app, name="identity")
+app.add_typer(token_app, name="token")
+app.add_typer(role_app, name="role")
 
 
 def main() -> None:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from roost.cli._api import api_url, call
+from roost.cli._api import act_as, api_url, call
 from roost.cli._options import ApiOpt, DatabaseOpt, JsonOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, console, err_console, user_errors
-from roost.cli._people import AsOpt, who
+from roost.cli._people import AsOpt
 
 if TYPE_CHECKING:
     from roost.spec import Project
@@ -100,8 +100,9 @@ def apply(
     """Apply roost.yaml to the running control plane: it re-reads the file, validates all of
     it (an invalid file changes nothing), prints the plan and switches to it."""
     path, _ = _desired(project)  # every problem, located, before asking the server
+    act_as(as_)
     base = api_url(api, path.parent)
-    result: dict[str, Any] = call("POST", f"{base}/api/v1/apply", json={"actor": who(as_)})
+    result: dict[str, Any] = call("POST", f"{base}/api/v1/apply", json={})
     if as_json:
         typer.echo(json.dumps(result, sort_keys=True))
         return

@@ -259,7 +259,7 @@ def _deploy(ws: Workspace, service: str, release_id: str, environment: str) -> N
     """Ask the running control plane to deploy (it owns rollouts); say so when none runs."""
     import httpx
 
-    from roost.cli._api import verify_for
+    from roost.cli._api import auth_headers, use_project, verify_for
     from roost.control.paths import read_api_file
 
     recorded = read_api_file(ws.state_dir)
@@ -277,12 +277,12 @@ def _deploy(ws: Workspace, service: str, release_id: str, environment: str) -> N
         "release": release_id,
         "env": {},
         "approve": False,
-        "actor": actor(),
     }
     try:
         url = f"{recorded['url']}/api/v1/rollouts"
         verify = verify_for(url, recorded_ca=recorded.get("ca"))
-        response = httpx.post(url, json=body, timeout=60, verify=verify)
+        use_project(ws.root)  # the owner's saved token, unless ROOST_TOKEN / --token say else
+        response = httpx.post(url, json=body, headers=auth_headers(), timeout=60, verify=verify)
     except httpx.TransportError as exc:
         console.print(f"deploy of {release_id} to {environment} not started: {exc}")
         return

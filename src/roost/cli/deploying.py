@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
-from roost.cli._api import api_url, call
+from roost.cli._api import act_as, api_url, call
 from roost.cli._inputs import env_assignments, part
 from roost.cli._live import EXIT_WAITING, reason_line, watch
 from roost.cli._options import ApiOpt, EnvOpt, ProjectOpt
 from roost.cli._output import EXIT_FAILURE, console, err_console, fail
-from roost.cli._people import AsOpt, who
+from roost.cli._people import AsOpt
 from roost.cli._secrets import secret_env
 
 DetachOpt = Annotated[
@@ -144,6 +144,7 @@ def deploy(
     _need_reason(override_budget, "--override-budget", "the fix")
     _need_reason(override_scan, "--override-scan", "hotfix")
     _need_reason(force, "--force", "hotfix")
+    act_as(as_)
     base = api_url(api, project)
     body = {
         "service": service,
@@ -153,7 +154,6 @@ def deploy(
         # A new release reads env: secrets from this shell (none when deploying one by id).
         "secret_env": {} if release else secret_env(project, [service]),
         "approve": approve,
-        "actor": who(as_),
         "override_budget": override_budget,
         "override_scan": override_scan,
         "force": force,
@@ -179,13 +179,13 @@ def promote(
     """Roll RELEASE out to the environment --to, which accepts it only once it is promoted and
     healthy in the environment it promotes from for its soak time."""
     _need_reason(force, "--force", "hotfix")
+    act_as(as_)
     base = api_url(api, project)
     found = call("GET", f"{base}/api/v1/releases/{part(release)}")
     body = {
         "service": found["service"],
         "environment": to,
         "release": found["id"],
-        "actor": who(as_),
         "force": force,
     }
     view = call("POST", f"{base}/api/v1/rollouts", json=body, timeout=120)
@@ -217,13 +217,13 @@ def rollback(
     migration that blocks it); --force REASON overrides, and the override is audited.
     """
     _need_reason(force, "--force", "restoring from backup")
+    act_as(as_)
     base = api_url(api, project)
     body = {
         "environment": environment,
         "to": to,
         "fast": fast,
         "force": force,
-        "actor": who(as_),
     }
     view = call("POST", f"{base}/api/v1/services/{part(service)}/rollback", json=body, timeout=120)
     follow(base, view, detach=detach)

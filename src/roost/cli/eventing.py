@@ -11,12 +11,12 @@ import typer
 from rich.tree import Tree
 
 from roost.cli import state
-from roost.cli._api import api_url, call
+from roost.cli._api import act_as, api_url, call
 from roost.cli._formats import FormatOpt
 from roost.cli._inputs import part
 from roost.cli._options import ApiOpt, DatabaseOpt, JsonOpt, LimitOpt, ProjectOpt
 from roost.cli._output import console, fail
-from roost.cli._people import AsOpt, who
+from roost.cli._people import AsOpt
 from roost.cli._tables import Table
 
 events_app = typer.Typer(
@@ -119,10 +119,13 @@ def dlq_show(
     console.print(json.dumps(d["event"], indent=2, sort_keys=True), markup=False)
 
 
-def _select(ids: list[str] | None, trigger: str | None, all_: bool, actor: str) -> dict[str, Any]:
+def _select(
+    ids: list[str] | None, trigger: str | None, all_: bool, as_: str | None
+) -> dict[str, Any]:
     if not ids and not all_:
         fail("name the deliveries to act on, or pass --all", hint="`roost events dlq list`", code=2)
-    return {"ids": ids or [], "trigger": trigger, "all": all_, "actor": actor}
+    act_as(as_)
+    return {"ids": ids or [], "trigger": trigger, "all": all_}
 
 
 @dlq_app.command("replay")
@@ -135,7 +138,7 @@ def dlq_replay(
     as_: AsOpt = None,
 ) -> None:
     """Deliver dead deliveries again (after the fix), with a fresh retry budget."""
-    body = _select(ids, trigger, all_, who(as_))
+    body = _select(ids, trigger, all_, as_)
     done = call("POST", f"{api_url(api, project)}/api/v1/events/dlq/replay", json=body)
     console.print(f"replaying {done['replayed']} delivery(ies)", markup=False)
 
@@ -150,7 +153,7 @@ def dlq_purge(
     as_: AsOpt = None,
 ) -> None:
     """Delete dead deliveries for good."""
-    body = _select(ids, trigger, all_, who(as_))
+    body = _select(ids, trigger, all_, as_)
     done = call("POST", f"{api_url(api, project)}/api/v1/events/dlq/purge", json=body)
     console.print(f"purged {done['purged']} delivery(ies)", markup=False)
 
@@ -227,7 +230,8 @@ def resume(
     as_: AsOpt = None,
 ) -> None:
     """Lift a loop guard's suspension (fix the loop first)."""
-    body = {"actor": who(as_)}
+    act_as(as_)
+    body: dict[str, Any] = {}
     done = call(
         "POST", f"{api_url(api, project)}/api/v1/events/triggers/{part(name)}/resume", json=body
     )

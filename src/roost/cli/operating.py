@@ -22,7 +22,7 @@ import typer
 
 from roost._util.files import read_json_object
 from roost._util.processes import pid_alive
-from roost.cli._api import api_url, call, recorded_api
+from roost.cli._api import act_as, api_url, call, recorded_api
 from roost.cli._binding import Tls, check_exposure, load_tls
 from roost.cli._formats import FormatOpt, IntervalOpt, WatchOpt, chosen, emit, watching
 from roost.cli._inputs import env_assignments, part, revision_name, service_name, weight_assignments
@@ -36,7 +36,7 @@ from roost.cli._options import (
     TlsKeyOpt,
 )
 from roost.cli._output import console, err_console, fail, user_errors
-from roost.cli._people import AsOpt, who
+from roost.cli._people import AsOpt
 from roost.cli._secrets import secret_env
 from roost.cli._tables import Table
 from roost.control.paths import API_FILE, STATE_DIR, read_api_file, resolve_root
@@ -153,17 +153,17 @@ def up(
     started: list[tuple[int, str]] = []
     try:
         running = _start_daemons(root, started, serve_args)
+        act_as(as_)
         base = api_url(None, root)
         if running:
             # A control plane that was already running applies roost.yaml as it is now, so
             # `up` starts what the file says (not what it said when that control plane started).
-            call("POST", f"{base}/api/v1/apply", json={"actor": who(as_)}, timeout=60)
+            call("POST", f"{base}/api/v1/apply", json={}, timeout=60)
         result = call(
             "POST",
             f"{base}/api/v1/up",
             json={
                 "environment": environment,
-                "actor": who(as_),
                 "secret_env": secret_env(project_file),
             },
             timeout=120,
@@ -447,13 +447,13 @@ def start(
     """Start a new revision of SERVICE next to the running one, at weight 0."""
     service_name(service)
     overrides = env_assignments(set_env)
+    act_as(as_)
     base = api_url(api, project)
     body = {
         "environment": environment,
         "release": release,
         "env": overrides,
         "replicas": replicas,
-        "actor": who(as_),
         "secret_env": {} if release else secret_env(project, [service]),
     }
     result = call(
@@ -476,8 +476,9 @@ def weights(
     first), in one atomic update."""
     service_name(service)
     parsed = weight_assignments(assignments)
+    act_as(as_)
     base = api_url(api, project)
-    body = {"weights": parsed, "environment": environment, "actor": who(as_)}
+    body = {"weights": parsed, "environment": environment}
     result = call("PUT", f"{base}/api/v1/services/{part(service)}/weights", json=body)
     shown = ", ".join(f"{k}={v}%" for k, v in result["weights"].items())
     console.print(f"{service}: {shown}", markup=False)
@@ -494,8 +495,9 @@ def stop(
     """Drain and stop one revision of SERVICE (in one environment, default: the first)."""
     service_name(service)
     revision_name(revision)
+    act_as(as_)
     base = api_url(api, project)
-    params = {"actor": who(as_)}
+    params = {}
     if environment is not None:
         params["environment"] = environment
     url = f"{base}/api/v1/services/{part(service)}/revisions/{part(revision)}"

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from roost.cli._api import api_url, call
+from roost.cli._api import act_as, api_url, call
 from roost.cli._formats import FormatOpt, IntervalOpt, chosen, emit, watching
 from roost.cli._inputs import part
 from roost.cli._live import EXIT_WAITING, finished, reason_line, render, timeline_line, watch
 from roost.cli._options import ApiOpt, EnvOpt, JsonOpt, ProjectOpt
 from roost.cli._output import console, fail
-from roost.cli._people import AsOpt, who
+from roost.cli._people import AsOpt
 from roost.cli._tables import Table
 from roost.cli.deploying import _abort_lines
 
@@ -130,7 +130,8 @@ def pause(
     as_: AsOpt = None,
 ) -> None:
     """Hold a rollout at its current weight (analysis keeps running and can still abort)."""
-    body = {"actor": who(as_), "reason": reason}
+    act_as(as_)
+    body = {"reason": reason}
     view = _command(what, "pause", project=project, api=api, environment=environment, body=body)
     console.print(f"{view['id']}: {reason_line(view)}", markup=False)
 
@@ -145,7 +146,8 @@ def resume(
     as_: AsOpt = None,
 ) -> None:
     """Continue a paused rollout."""
-    body = {"actor": who(as_), "reason": reason}
+    act_as(as_)
+    body = {"reason": reason}
     view = _command(what, "resume", project=project, api=api, environment=environment, body=body)
     console.print(f"{view['id']}: resumed ({view['state']})", markup=False)
 
@@ -163,7 +165,8 @@ def promote(
     as_: AsOpt = None,
 ) -> None:
     """Move a rollout past its current step (a pause, an inconclusive analysis)."""
-    body = {"actor": who(as_), "reason": reason, "full": full}
+    act_as(as_)
+    body = {"reason": reason, "full": full}
     view = _command(what, "promote", project=project, api=api, environment=environment, body=body)
     console.print(f"{view['id']}: promoted past the step ({view['state']})", markup=False)
 
@@ -178,7 +181,8 @@ def abort(
     as_: AsOpt = None,
 ) -> None:
     """Send all traffic back to stable now (one router update) and end the rollout."""
-    body = {"actor": who(as_), "reason": reason}
+    act_as(as_)
+    body = {"reason": reason}
     view = _command(what, "abort", project=project, api=api, environment=environment, body=body)
     console.print(f"{view['id']}: {reason_line(view)}", markup=False)
     for line in _abort_lines(view):
@@ -222,11 +226,12 @@ def approve(
     as_: AsOpt = None,
 ) -> None:
     """Approve a deploy someone else requested (four eyes); it starts with enough approvals."""
+    act_as(as_)
     base = api_url(api, project)
     view = call(
         "POST",
         f"{base}/api/v1/rollouts/{part(rollout)}/approve",
-        json={"actor": who(as_)},
+        json={},
         timeout=120,
     )
     if view["state"] == "awaiting_approval":

@@ -214,6 +214,7 @@ def _run(
     from roost.actions.scheduling import ScheduleRunner
     from roost.agent.heartbeat import AGENT_LEASE_PREFIX, node_lease_name
     from roost.api import create_app
+    from roost.api.auth import ensure_owner_token
     from roost.control.leadership.leading import open_gate
     from roost.control.wiring import wire_serve
     from roost.leases import LeaseError
@@ -236,6 +237,8 @@ def _run(
     except KeyStoreError as exc:
         fail(str(exc), hint=exc.hint)
     sock = bind(host, port)
+    # The project owner's admin token, saved where the CLI finds it, before anything can call.
+    owner = ensure_owner_token(ws.store, ws.state_dir, created_by="roost serve")
     bound_host, bound_port = sock.getsockname()[:2]
     url = advertised_url(host, bound_host, bound_port, tls=tls)
     ca = tls.ca if tls else None
@@ -285,6 +288,7 @@ def _run(
         )
         _say(f"roost {ws.project.project}: API on {url} (docs: {url}/docs)")
         _say(f"state: {ws.store.url}")
+        _say(f"API credentials: the owner's admin token ({owner}) is in .roost/auth/token")
         _say(f"control-plane election as {gate.identity}: {_describe(config, gate)}")
         gate.start()
         served.watch.start()

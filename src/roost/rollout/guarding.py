@@ -42,9 +42,23 @@ class ApprovalGrant:
     at: datetime
 
 
+IMPERSONATED = " (impersonated by "
+"""How the API records an admin acting as someone else: ``bob (impersonated by alice)``."""
+
+
+def _people(actor: str) -> set[str]:
+    """Everyone behind an actor: the named person and, when impersonated, the admin acting."""
+    named, sep, rest = actor.partition(IMPERSONATED)
+    people = {named.strip().casefold()}
+    if sep and rest.endswith(")"):
+        people.add(rest[:-1].strip().casefold())
+    return people
+
+
 def _same_person(a: str, b: str) -> bool:
-    # "Alice" approving a deploy requested by "alice" is still one pair of eyes.
-    return a.strip().casefold() == b.strip().casefold()
+    # "Alice" approving a deploy requested by "alice" is still one pair of eyes, and so is an
+    # admin approving, as someone else, a deploy they requested (or the other way round).
+    return bool(_people(a) & _people(b))
 
 
 def check_approver(approval: Approval, *, requested_by: str, approver: str) -> Refusal | None:

@@ -10,6 +10,7 @@ from roost.spec._base import SpecModel
 from roost.spec._issues import Issue, format_loc, issue_error, issues_error
 from roost.spec.alerting import Alerting
 from roost.spec.analysis import Analysis
+from roost.spec.auth import Auth
 from roost.spec.availability import check_available
 from roost.spec.environments import Environment
 from roost.spec.fields import Command, Name, describe
@@ -94,6 +95,11 @@ class Project(SpecModel):
     triggers: list[Trigger] = Field(
         default_factory=list,
         description="Which events go where: webhooks, Slack, tickets, commands, actions.",
+    )
+
+    auth: Auth = Field(
+        default_factory=Auth,
+        description="Who may call the API besides holders of roost tokens (an OIDC issuer).",
     )
 
     @field_validator("triggers")

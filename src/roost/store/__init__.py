@@ -32,9 +32,11 @@ from roost.store.records import (
     Fence,
     LeaseRecord,
     ReleaseRecord,
+    RoleBindingRecord,
     RolloutRecord,
     SecretVersionRecord,
     TimelineEntry,
+    TokenRecord,
 )
 from roost.store.schedule_runs import Claim, ScheduleRunRecord
 from roost.store.urls import ENV_VAR
@@ -57,6 +59,7 @@ __all__ = [
     "NotFound",
     "QuarantineRecord",
     "ReleaseRecord",
+    "RoleBindingRecord",
     "RolloutRecord",
     "ScheduleRunRecord",
     "SchemaTooNew",
@@ -65,6 +68,7 @@ __all__ = [
     "Store",
     "StoreError",
     "TimelineEntry",
+    "TokenRecord",
     "head_revision",
     "open_store",
     "project_digest",

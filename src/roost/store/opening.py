@@ -11,6 +11,7 @@ from roost.clock import Clock, RealClock
 from roost.store.applied import AppliedProjects
 from roost.store.builds import Builds
 from roost.store.connecting import Database
+from roost.store.credentials import RoleBindings, Tokens
 from roost.store.deliveries import Deliveries
 from roost.store.environments import Environments
 from roost.store.events import Events
@@ -43,6 +44,8 @@ class Store:
     quarantines: Quarantines
     schedule_runs: ScheduleRuns
     secrets: Secrets
+    tokens: Tokens
+    roles: RoleBindings
 
     def __init__(self, db: Database, *, clock: Clock, schema_revision: str) -> None:
         self._db = db
@@ -61,6 +64,8 @@ class Store:
         self.quarantines = Quarantines(db, clock)
         self.schedule_runs = ScheduleRuns(db, clock)
         self.secrets = Secrets(db, clock)
+        self.tokens = Tokens(db, clock)
+        self.roles = RoleBindings(db, clock)
 
     @property
     def url(self) -> str:

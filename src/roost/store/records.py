@@ -196,3 +196,33 @@ class SecretVersionRecord:
             f"SecretVersionRecord({self.name!r}, version={self.version}, scope={self.scope!r}, "
             f"kek_id={self.kek_id!r})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token: its name (the subject it authenticates as), never the token itself."""
+
+    name: str
+    token_hash: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    def usable(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now``."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleBindingRecord:
+    """``subject`` holds ``role`` on the environments and services the patterns match."""
+
+    id: int
+    subject: str
+    role: str
+    environment: str
+    service: str
+    created_at: datetime
+    created_by: str

@@ -372,3 +372,32 @@ schedule_runs = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("schedule", "scheduled_at"),
 )
+
+# API tokens: only a hash of each token is stored (sha256 of 256 random bits: nothing to guess
+# offline). The token's name is its subject; what it may do is in role_bindings.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Who may do what where: a subject (a token's name, an OIDC subject, or ``group:NAME``) holds a
+# role on the environments and services its patterns match (``*`` wildcards).
+role_bindings = sa.Table(
+    "role_bindings",
+    metadata,
+    sa.Column("id", BigAutoId, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("environment", sa.String(100), nullable=False),
+    sa.Column("service", sa.String(100), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.UniqueConstraint("subject", "role", "environment", "service"),
+)

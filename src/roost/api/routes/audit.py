@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from roost.api.routes._deps import WorkspaceDep
+from roost.api.routes._deps import Reader, WorkspaceDep
 from roost.store import GENESIS
 
 router = APIRouter(tags=["audit"])
@@ -25,14 +25,14 @@ HashParam = Annotated[
 
 
 @router.get("/audit/head")
-def audit_head(ws: WorkspaceDep) -> dict[str, Any]:
+def audit_head(ws: WorkspaceDep, _: Reader) -> dict[str, Any]:
     """The newest event's chain hash and how many events the log holds."""
     head, count = ws.store.events.head()
     return {"head": head, "events": count, "algorithm": "sha256", "genesis": GENESIS}
 
 
 @router.get("/audit/verify")
-def audit_verify(ws: WorkspaceDep, expect: HashParam = None) -> dict[str, Any]:
+def audit_verify(ws: WorkspaceDep, _: Reader, expect: HashParam = None) -> dict[str, Any]:
     """Check the whole chain; ``problem`` names the first edited, deleted or reordered event."""
     report = ws.store.events.verify(expect=expect)
     return report.summary()

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from roost._util import event_catalog as catalog
-from roost.api.inputs import Actor, IdPath, ServicePath
-from roost.api.routes._deps import WorkspaceDep
+from roost.api.inputs import IdPath, ServicePath
+from roost.api.routes._deps import ProjectOperator, Reader, WorkspaceDep
 from roost.control.errors import OperationError
 from roost.control.workspace import Workspace
 from roost.events import metrics
@@ -40,7 +40,6 @@ class DlqSelection(BaseModel):
     )
     trigger: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")] | None = None
     all: bool = False
-    actor: Actor = "api"
 
 
 def _summary(d: DeliveryRecord) -> dict[str, Any]:
@@ -61,6 +60,7 @@ def _summary(d: DeliveryRecord) -> dict[str, Any]:
 @router.get("/events/dlq")
 def dlq_list(
     ws: WorkspaceDep,
+    _: Reader,
     trigger: TriggerQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def dlq_list(
 
 
 @router.get("/events/dlq/{delivery_id}")
-def dlq_show(ws: WorkspaceDep, delivery_id: IdPath) -> dict[str, Any]:
+def dlq_show(ws: WorkspaceDep, _: Reader, delivery_id: IdPath) -> dict[str, Any]:
     """One delivery (dead or not): the event, every attempt and the last error."""
     d = ws.store.deliveries.find(delivery_id)
     attempts = [
@@ -98,7 +98,7 @@ def _resolve(ws: Workspace, body: DlqSelection) -> list[str]:
 
 
 @router.post("/events/dlq/replay")
-def dlq_replay(ws: WorkspaceDep, body: DlqSelection) -> dict[str, Any]:
+def dlq_replay(ws: WorkspaceDep, principal: ProjectOperator, body: DlqSelection) -> dict[str, Any]:
     """Deliver dead deliveries again, with a fresh retry budget."""
     ids = _resolve(ws, body)
     count = ws.store.deliveries.replay(ids, trigger=body.trigger)
@@ -108,13 +108,13 @@ def dlq_replay(ws: WorkspaceDep, body: DlqSelection) -> dict[str, Any]:
             source=catalog.SOURCE_EVENTS,
             subject=body.trigger,
             data={"deliveries": ids or "all", "count": count},
-            actor=body.actor,
+            actor=principal.actor,
         )
     return {"replayed": count}
 
 
 @router.post("/events/dlq/purge")
-def dlq_purge(ws: WorkspaceDep, body: DlqSelection) -> dict[str, Any]:
+def dlq_purge(ws: WorkspaceDep, principal: ProjectOperator, body: DlqSelection) -> dict[str, Any]:
     """Delete dead deliveries for good."""
     ids = _resolve(ws, body)
     count = ws.store.deliveries.purge(ids, trigger=body.trigger)
@@ -124,19 +124,19 @@ def dlq_purge(ws: WorkspaceDep, body: DlqSelection) -> dict[str, Any]:
             source=catalog.SOURCE_EVENTS,
             subject=body.trigger,
             data={"deliveries": ids or "all", "count": count},
-            actor=body.actor,
+            actor=principal.actor,
         )
     return {"purged": count}
 
 
 @router.get("/events/trace/{event_id}")
-def events_trace(ws: WorkspaceDep, event_id: IdPath) -> dict[str, Any]:
+def events_trace(ws: WorkspaceDep, _: Reader, event_id: IdPath) -> dict[str, Any]:
     """The chain of the event: its deliveries, their attempts, the events they caused, ..."""
     return trace(ws.store, event_id)
 
 
 @router.get("/events/triggers")
-def triggers_list(ws: WorkspaceDep) -> dict[str, Any]:
+def triggers_list(ws: WorkspaceDep, _: Reader) -> dict[str, Any]:
     """roost.yaml's triggers, their deliveries by state and their suspensions."""
     counts = ws.store.deliveries.counts()
     suspended = ws.store.deliveries.suspended()
@@ -155,12 +155,15 @@ def triggers_list(ws: WorkspaceDep) -> dict[str, Any]:
 
 
 class Resume(BaseModel):
+    """Nothing but who resumes it, which the credential says."""
+
     model_config = ConfigDict(extra="forbid")
-    actor: Actor = "api"
 
 
 @router.post("/events/triggers/{trigger}/resume")
-def trigger_resume(ws: WorkspaceDep, trigger: ServicePath, body: Resume) -> dict[str, Any]:
+def trigger_resume(
+    ws: WorkspaceDep, principal: ProjectOperator, trigger: ServicePath, body: Resume
+) -> dict[str, Any]:
     """Lift a loop guard's suspension: the trigger takes its waiting events again."""
     try:
         ws.project.trigger(trigger)
@@ -175,13 +178,13 @@ def trigger_resume(ws: WorkspaceDep, trigger: ServicePath, body: Resume) -> dict
             source=catalog.SOURCE_EVENTS,
             subject=trigger,
             data={"trigger": trigger},
-            actor=body.actor,
+            actor=principal.actor,
         )
     return {"trigger": trigger, "resumed": resumed}
 
 
 @router.get("/events/metrics", response_class=Response)
-def events_metrics(ws: WorkspaceDep) -> Response:
+def events_metrics(ws: WorkspaceDep, _: Reader) -> Response:
     """Backlog per trigger, consumer lag, DLQ depth, deliveries by state (Prometheus text)."""
     names = [t.name for t in ws.project.triggers]
     spec = ws.project.event_bus

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from roost.api.inputs import IdPath, ReleasePath
-from roost.api.routes._deps import WorkspaceDep
+from roost.api.routes._deps import Reader, ScopedReader, WorkspaceDep
 from roost.secrets import withhold_in_cloudevent, withhold_plain
 from roost.store import NotFound
 from roost.store.records import LeaseRecord, ReleaseRecord, RolloutRecord, TimelineEntry
@@ -30,14 +30,14 @@ class RolloutDetail(BaseModel):
 
 @router.get("/releases", tags=["releases"])
 def list_releases(
-    ws: WorkspaceDep, service: str | None = None, limit: Limit = 50
+    ws: WorkspaceDep, _: Reader, service: str | None = None, limit: Limit = 50
 ) -> list[ReleaseRecord]:
     """Releases, newest first, optionally for one service."""
     return [_shown(r) for r in ws.store.releases.list(service, limit=limit)]
 
 
 @router.get("/releases/{release_id}", tags=["releases"], responses={404: {}})
-def get_release(ws: WorkspaceDep, release_id: ReleasePath) -> ReleaseRecord:
+def get_release(ws: WorkspaceDep, _: Reader, release_id: ReleasePath) -> ReleaseRecord:
     """One release: artifact, config snapshot, secret versions and schema range."""
     try:
         return _shown(ws.store.releases.find(release_id))
@@ -53,6 +53,7 @@ def _shown(release: ReleaseRecord) -> ReleaseRecord:
 @router.get("/rollouts", tags=["rollouts"])
 def list_rollouts(
     ws: WorkspaceDep,
+    _: Reader,
     service: str | None = None,
     environment: str | None = None,
     active: bool = False,
@@ -63,7 +64,7 @@ def list_rollouts(
 
 
 @router.get("/rollouts/{rollout_id}", tags=["rollouts"], responses={404: {}})
-def get_rollout(ws: WorkspaceDep, rollout_id: IdPath) -> RolloutDetail:
+def get_rollout(ws: WorkspaceDep, _: ScopedReader, rollout_id: IdPath) -> RolloutDetail:
     """One rollout with its whole timeline (oldest first)."""
     try:
         rollout = ws.store.rollouts.find(rollout_id)
@@ -75,6 +76,7 @@ def get_rollout(ws: WorkspaceDep, rollout_id: IdPath) -> RolloutDetail:
 @router.get("/events", tags=["events"])
 def list_events(
     ws: WorkspaceDep,
+    _: Reader,
     type: Annotated[str | None, Query(description="Keep types starting with this.")] = None,
     subject: str | None = None,
     limit: Limit = 100,
@@ -85,6 +87,6 @@ def list_events(
 
 
 @router.get("/leases", tags=["leases"])
-def list_leases(ws: WorkspaceDep) -> list[LeaseRecord]:
+def list_leases(ws: WorkspaceDep, _: Reader) -> list[LeaseRecord]:
     """Every lease: holder, duration, renew time, transitions and fencing token."""
     return ws.store.leases.list()

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 import roost
-from roost.api.inputs import Actor
-from roost.api.routes._deps import WorkspaceDep
+from roost.api.inputs import RequestBody
+from roost.api.routes._deps import Applier, Reader, WorkspaceDep
 from roost.control.errors import OperationError
 from roost.control.operations.desired import DesiredState
 from roost.spec import SpecError
@@ -45,7 +45,7 @@ class Status(BaseModel):
 
 
 @router.get("/status")
-def status(ws: WorkspaceDep, request: Request) -> Status:
+def status(ws: WorkspaceDep, _: Reader, request: Request) -> Status:
     """A one-screen summary of the project and its state, as ``roost status`` shows it."""
     store = ws.store
     services = []
@@ -76,13 +76,13 @@ def status(ws: WorkspaceDep, request: Request) -> Status:
 
 
 @router.get("/project")
-def project(ws: WorkspaceDep) -> dict[str, Any]:
+def project(ws: WorkspaceDep, _: Reader) -> dict[str, Any]:
     """The validated roost.yaml this API serves, as JSON."""
     return ws.project.model_dump(mode="json", by_alias=True)
 
 
-class ApplyRequest(BaseModel):
-    actor: Actor = Field(description="Who applies, for the audit log.")
+class ApplyRequest(RequestBody):
+    """Nothing but who applies, which the credential says."""
 
 
 class AppliedProject(BaseModel):
@@ -93,13 +93,13 @@ class AppliedProject(BaseModel):
 
 
 @router.post("/apply")
-def apply(body: ApplyRequest, request: Request) -> AppliedProject:
+def apply(principal: Applier, request: Request, body: ApplyRequest | None = None) -> AppliedProject:
     """Re-read roost.yaml, validate all of it and apply it: the plan against the project applied
     last, then the switch. An invalid file is refused (422) with its first located problem and
     changes nothing."""
     desired: DesiredState = request.app.state.desired
     try:
-        applied = desired.apply(actor=body.actor)
+        applied = desired.apply(actor=principal.actor)
     except SpecError as exc:
         first = exc.problems[0].format() if exc.problems else str(exc)
         more = len(exc.problems) - 1

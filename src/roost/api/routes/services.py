@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Request
+from pydantic import Field
 
 from roost.agent.heartbeat import AGENT_LEASE_PREFIX
 from roost.api.inputs import (
@@ -17,12 +17,13 @@ from roost.api.inputs import (
     EnvironmentName,
     EnvVars,
     ReleaseId,
+    RequestBody,
     RevisionName,
     RevisionPath,
     SecretEnv,
     ServicePath,
-    Text,
 )
+from roost.api.routes._deps import Operator, Reader, ScopedReader
 from roost.control.dataplane.agents import AgentUnavailable
 from roost.control.errors import OperationError
 from roost.control.operations.plane import ControlPlane
@@ -35,37 +36,36 @@ def _plane(request: Request) -> ControlPlane:
     return plane
 
 
-class Up(BaseModel):
+class Up(RequestBody):
     environment: EnvironmentName | None = Field(default=None, description="Default: the first one.")
-    actor: Text | None = None
     secret_env: SecretEnv = Field(default_factory=dict)
 
 
-class StartRevision(BaseModel):
+class StartRevision(RequestBody):
     environment: EnvironmentName | None = None
     release: ReleaseId | None = Field(
         default=None, description="Run this release; default: cut one."
     )
     env: EnvVars = Field(default_factory=dict, description="Extra environment variables.")
     replicas: int | None = Field(default=None, ge=0, le=1000)
-    actor: Text | None = None
     secret_env: SecretEnv = Field(default_factory=dict)
 
 
-class SetWeights(BaseModel):
+class SetWeights(RequestBody):
     weights: Annotated[
         dict[RevisionName, Annotated[int, Field(ge=0, le=100)]], Field(max_length=MAX_WEIGHTS)
     ]
     environment: EnvironmentName | None = Field(default=None, description="Default: the first one.")
-    actor: Text | None = None
 
 
-class LogQuery(BaseModel):
+class LogQuery(RequestBody):
     sql: Annotated[str, Field(min_length=1, max_length=100_000)]
 
 
 @router.get("/ps")
-def ps(request: Request, environment: EnvironmentName | None = None) -> dict[str, Any]:
+def ps(
+    request: Request, _: ScopedReader, environment: EnvironmentName | None = None
+) -> dict[str, Any]:
     """Revisions, replicas, probe states, weights and per-revision rps / error ratio / p99,
     plus the agent's heartbeat: a node lease that nobody renewed for its duration means the
     agent is gone (NotReady), however quiet a live one may be."""
@@ -101,15 +101,17 @@ def ps(request: Request, environment: EnvironmentName | None = None) -> dict[str
 
 
 @router.post("/up")
-def up(request: Request, body: Annotated[Up, Body()]) -> dict[str, Any]:
+def up(request: Request, principal: Operator, body: Annotated[Up, Body()]) -> dict[str, Any]:
     """Listeners for every service and a first revision for those that run nothing yet."""
     return _plane(request).up(
-        environment=body.environment, actor=body.actor, secret_env=body.secret_env
+        environment=body.environment, actor=principal.actor, secret_env=body.secret_env
     )
 
 
 @router.post("/services/{service}/revisions")
-def start_revision(service: ServicePath, request: Request, body: StartRevision) -> dict[str, Any]:
+def start_revision(
+    service: ServicePath, request: Request, principal: Operator, body: StartRevision
+) -> dict[str, Any]:
     """Start a new revision at weight 0 (100 when it is the service's only one)."""
     revision = _plane(request).start_revision(
         service,
@@ -117,17 +119,19 @@ def start_revision(service: ServicePath, request: Request, body: StartRevision) 
         release=body.release,
         env_overrides=body.env,
         replicas=body.replicas,
-        actor=body.actor,
+        actor=principal.actor,
         secret_env=body.secret_env,
     )
     return {"service": service, "revision": revision}
 
 
 @router.put("/services/{service}/weights")
-def set_weights(service: ServicePath, request: Request, body: SetWeights) -> dict[str, Any]:
+def set_weights(
+    service: ServicePath, request: Request, principal: Operator, body: SetWeights
+) -> dict[str, Any]:
     """Replace the service's weights in one atomic, fenced router update."""
     weights = _plane(request).set_weights(
-        service, body.weights, environment=body.environment, actor=body.actor
+        service, body.weights, environment=body.environment, actor=principal.actor
     )
     return {"service": service, "weights": weights}
 
@@ -137,18 +141,16 @@ def stop_revision(
     service: ServicePath,
     revision: RevisionPath,
     request: Request,
+    principal: Operator,
     environment: EnvironmentName | None = None,
-    actor: Annotated[
-        str | None, Query(max_length=200, description="Who stops it, for the audit log.")
-    ] = None,
 ) -> dict[str, Any]:
     """Drain and stop a revision that no longer carries traffic (in ``environment``, default:
     the first one)."""
-    _plane(request).stop_revision(service, revision, environment=environment, actor=actor)
+    _plane(request).stop_revision(service, revision, environment=environment, actor=principal.actor)
     return {"service": service, "revision": revision, "stopped": True}
 
 
 @router.post("/logs/query")
-def logs_query(request: Request, body: LogQuery) -> dict[str, Any]:
+def logs_query(request: Request, _: Reader, body: LogQuery) -> dict[str, Any]:
     """SQL (DuckDB) over every replica's log lines: the table is ``logs``."""
     return _plane(request).query_logs(body.sql)

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from roost.api.routes._deps import Reader
 from roost.control.errors import OperationError
 from roost.control.operations.plane import ControlPlane
 from roost.control.slos.reports import find, report_json
@@ -33,7 +34,7 @@ def _known_service(request: Request, service: str) -> None:
 
 
 @router.get("/slos")
-def list_slos(request: Request, service: str | None = None) -> dict[str, Any]:
+def list_slos(request: Request, _: Reader, service: str | None = None) -> dict[str, Any]:
     """Every SLO's latest report (``service`` narrows it): objective, SLI now, budget remaining,
     burn rate per window, time to exhaustion, tiers and which of them fire."""
     if service is not None:
@@ -46,7 +47,7 @@ def list_slos(request: Request, service: str | None = None) -> dict[str, Any]:
 
 
 @router.get("/slos/{service}/{name}", responses={404: {}})
-def get_slo(request: Request, service: str, name: str) -> dict[str, Any]:
+def get_slo(request: Request, principal: Reader, service: str, name: str) -> dict[str, Any]:
     """One SLO's latest report."""
     _known_service(request, service)
     watcher = _watcher(request)
@@ -63,7 +64,7 @@ def get_slo(request: Request, service: str, name: str) -> dict[str, Any]:
 
 
 @router.get("/alerts", tags=["alerts"])
-def list_alerts(request: Request) -> dict[str, Any]:
+def list_alerts(request: Request, _: Reader) -> dict[str, Any]:
     """The alerts firing now (tier, since when, which silences mute them) and the silences."""
     watcher = _watcher(request)
     at, reports = watcher.reports()
