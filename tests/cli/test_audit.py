@@ -180,11 +180,10 @@ def test_weights_and_stops_record_who_did_them(tmp_path: Path) -> None:
         stopped = roost("stop", "hello", "hello-r2", "-p", str(root), env={"ROOST_USER": "cy"})
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         with open_store(root=root) as store:
-            actors = {
-                event.type: event.actor
-                for event in store.events.list("dev.roost.", limit=1000)
-                if event.type.startswith(("dev.roost.revision.", "dev.roost.traffic."))
-            }
+            actors: dict[str, str | None] = {}
+            for event in store.events.list("dev.roost.", limit=1000):  # newest first
+                if event.type.startswith(("dev.roost.revision.", "dev.roost.traffic.")):
+                    actors.setdefault(event.type, event.actor)
             report = store.events.verify()
         assert actors == {
             "dev.roost.revision.started": "ann",

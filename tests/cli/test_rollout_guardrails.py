@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tests._auth import cli_token
 from tests._canary import (
+    TOKENS,
     Load,
     get,
     rollout,
@@ -43,10 +44,10 @@ def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> 
     with running(root):
         # Two people with their own tokens: alice deploys (and may approve, but not her own
         # deploy), bob approves. The owner's token (found by the CLI) does the rest.
-        alice = cli_token(root, "alice", "deployer")
+        alice = TOKENS | cli_token(root, "alice", "deployer")
         granted = roost("role", "grant", "alice", "approver", "--env", "dev", "-p", str(root))
         assert granted.returncode == 0, granted.stdout + granted.stderr
-        bob = cli_token(root, "bob", "approver")
+        bob = TOKENS | cli_token(root, "bob", "approver")
         # Bad input changes nothing: unknown release, unknown service.
         for args, expected in (
             (("--release", "web-r9"), "no release 'web-r9'"),
@@ -69,7 +70,7 @@ def test_approval_inconclusive_pause_and_resume_after_kill_9(tmp_path: Path) -> 
         posing = roost("approve", rollout_id, "-p", str(root), "--as", "bob", env=alice)
         assert posing.returncode == 1
         assert "--as is impersonation, for admins" in posing.stderr
-        second = roost("deploy", "web", "-p", str(root))
+        second = roost("deploy", "web", "-p", str(root), env=TOKENS)
         assert second.returncode == 1
         assert f"already has a rollout in progress in dev: {rollout_id}" in second.stderr
         approved = roost("approve", rollout_id, "-p", str(root), env=bob)

@@ -10,12 +10,12 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from roost.cli._api import api_url, call
 from roost.cli._inputs import part
 from roost.cli._options import ApiOpt, JsonOpt, ProjectOpt
 from roost.cli._output import console
+from roost.cli._tables import Table
 
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 role_app = typer.Typer(
