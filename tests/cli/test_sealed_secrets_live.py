@@ -29,14 +29,6 @@ from tests._canary import wait_for
 from tests._postgres import PG_BIN
 from tests._roost import kill_leftovers
 
-try:
-    from tests._auth import owner_headers
-except ImportError:  # API authentication not on this branch yet: no credential needed
-
-    def owner_headers(root: Path) -> dict[str, str]:
-        return {}
-
-
 APP = """\
 import hashlib, http.server, json, os
 
