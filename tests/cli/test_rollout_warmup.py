@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from tests._canary import Load, rollout, router_url, running, write_project
+from tests._canary import TOKENS, Load, rollout, router_url, running, write_project
 from tests._roost import roost
 
 WARMUP = """\
@@ -33,7 +33,7 @@ def test_a_cold_revision_gets_traffic_only_once_warm(tmp_path: Path) -> None:
                 "deploy", "web", "-p", str(root), "--as", "alice",
                 "--set-env", f"HELLO_COLD_REQUESTS={COLD_REQUESTS}",
                 "--set-env", f"HELLO_COLD_DELAY_MS={int(COLD_SECONDS * 1000)}",
-                timeout=120,
+                env=TOKENS, timeout=120,
             )  # fmt: skip
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         entries = rollout(root)["timeline"]

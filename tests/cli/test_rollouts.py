@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests._canary import Load, get, rollout, router_url, running, write_project
+from tests._canary import TOKENS, Load, get, rollout, router_url, running, write_project
 from tests._roost import roost
 
 
@@ -32,7 +32,9 @@ def test_promote_abort_traffic_first_schema_refusal_and_forced_restore(tmp_path:
             write_project(
                 root, greeting="v2", token="APP_TOKEN_V2", requires=">=1,<3", migrates_to=2
             )
-            promoted = roost("deploy", "web", "-p", str(root), "--as", "alice", timeout=120)
+            promoted = roost(
+                "deploy", "web", "-p", str(root), "--as", "alice", env=TOKENS, timeout=120
+            )  # fmt: skip
             assert promoted.returncode == 0, promoted.stdout + promoted.stderr
             assert "web-r2 promoted" in promoted.stdout
             good = rollout(root)
@@ -49,7 +51,7 @@ def test_promote_abort_traffic_first_schema_refusal_and_forced_restore(tmp_path:
             bad = roost(
                 "deploy", "web", "-p", str(root), "--as", "alice",
                 "--set-env", "HELLO_FAIL_RATE=0.5",
-                timeout=120,
+                env=TOKENS, timeout=120,
             )  # fmt: skip
             assert bad.returncode == 1, bad.stdout + bad.stderr
             assert "aborted by analysis" in bad.stderr

@@ -24,6 +24,7 @@ from typing import Any
 
 from roost._util import event_catalog
 from roost.control.releases.errors import ReleaseError
+from roost.control.releases.project_files import read_project_file
 from roost.control.workspace import Workspace
 from roost.secrets import (
     Digester,
@@ -41,7 +42,6 @@ from roost.spec.services import (
     SECRET_NAME_RULE,
     SecretRef,
     parse_stored_reference,
-    secret_source_problem,
 )
 from roost.store import NotFound, SecretVersionRecord, Store
 from roost.store.secrets import StaleKey
@@ -373,27 +373,6 @@ class Vault:
 def vault_of(ws: Workspace) -> Vault:
     """The sealed secrets of workspace ``ws``."""
     return Vault(ws.store, ws.keys)
-
-
-def read_project_file(source: str, *, root: Path) -> str:
-    """The value of a ``file:path`` secret: a file inside the project (symlinks included:
-    the resolved path must stay inside too)."""
-    where = source.removeprefix("file:")
-    if (problem := secret_source_problem(source)) is not None:
-        raise ReleaseError(f"secret {source!r}: {problem[0]}", hint=problem[1])
-    base = root.resolve()
-    path = (base / where).resolve()
-    if not path.is_relative_to(base):
-        raise ReleaseError(
-            f"secret {source!r} leads out of the project (through a symbolic link)",
-            hint="name a file inside the project",
-        )
-    try:
-        value = path.read_text().rstrip("\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ReleaseError(f"secret {source!r}: cannot read {where}: {reason}") from None
-    return value
 
 
 __all__ = [
