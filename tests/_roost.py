@@ -72,7 +72,9 @@ def serving(root: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=10)
+                # Generous: a loaded machine stretches the ~2 s graceful stop, and a kill would
+                # lose the events a test reads after the stop (api.stopped).
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

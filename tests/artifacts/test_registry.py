@@ -45,7 +45,8 @@ def test_push_then_pull_round_trips_byte_identical_content(
         elsewhere = OciLayout(tmp_path / "elsewhere")
         pulled = pull(client, target.with_reference(tag="v1"), elsewhere)
     assert pulled.digest == packaged.digest
-    assert elsewhere.resolve("web:v1").digest == packaged.digest
+    # The local tag keeps the repository path, as docker and podman do.
+    assert elsewhere.resolve("shop/web:v1").digest == packaged.digest
     assert _blobs(elsewhere) == _blobs(layout)
 
 
@@ -104,7 +105,7 @@ def test_replication_copies_every_tag_to_a_second_registry(
         assert [(c.copied, c.skipped) for c in again] == [(0, 3)]
         regional = OciLayout(tmp_path / "regional")
         pull(region, target.with_reference(tag="v2"), regional)
-    assert regional.resolve("web:v2").digest == second.digest
+    assert regional.resolve("eu/shop/web:v2").digest == second.digest
 
 
 def test_an_unreachable_registry_is_a_clear_error(layout: OciLayout, service_dir: Path) -> None:
