@@ -54,7 +54,7 @@ PYTEST_WORKERS ?= 3
 
 pytest: $(STAMP) test-services
 	@echo "==> pytest ($(PYTEST_WORKERS) workers)"
-	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal
+	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
