@@ -15,20 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class Shape(BaseModel):
-    """A closed shape: exactly these fields."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class OpenShape(BaseModel):
-    """A relayed API document: at least these fields."""
-
-    model_config = ConfigDict(extra="allow")
-
+from roost.cli import _shapes_ops as ops
+from roost.cli._shapes_base import OpenShape, Shape
 
 # -- roost ps ----------------------------------------------------------------------------------
 
@@ -268,22 +258,35 @@ class VulnDbInfo(Shape):
 SHAPES: dict[str, type[BaseModel]] = {
     "alerts": Alerts,
     "artifacts list": ArtifactList,
+    "artifacts quarantined": ops.QuarantineList,
     "audit head": AuditHead,
     "audit verify": AuditVerification,
     "builds": BuildList,
     "doctor": Doctor,
     "events": EventList,
+    "events dlq list": ops.DeadLetters,
+    "events dlq show": ops.DeadLetterDetail,
+    "events trace": ops.EventTrace,
+    "events triggers": ops.Triggers,
     "history": History,
+    "identity keys": ops.SigningKeyList,
     "lease describe": LeaseDescription,
     "lease list": LeaseList,
     "lock list": LockList,
     "ps": Ps,
     "release list": ReleaseList,
     "rollout list": RolloutList,
+    "role list": ops.RoleList,
     "rollout status": RolloutStatus,
+    "schedule list": ops.ScheduleList,
+    "schedule next": ops.ScheduleNext,
+    "schedule runs": ops.ScheduleRunList,
+    "secret list": ops.SecretList,
+    "secret versions": ops.SecretVersionList,
     "slo history": SloHistory,
     "slo status": SloStatus,
     "status": Status,
+    "token list": ops.TokenList,
     "vulndb info": VulnDbInfo,
 }
 """Command (as typed after ``roost``) → the shape of its ``-o json|yaml`` output."""
@@ -339,7 +342,8 @@ def render_docs() -> str:
         "prints the shape below; without it, a table for people (long cells fold onto more",
         "lines on a narrow terminal, nothing is cut). `--json`, where a command had it, is",
         "`-o json` (`roost events --json` and `roost slo history --json` keep printing one",
-        "CloudEvent per line).",
+        "CloudEvent per line; `roost token list --json` and `roost role list --json` keep",
+        "printing the API's bare list). Secret values and tokens appear in no output.",
         f"{', '.join(f'`roost {c}`' for c in WATCHABLE)} also take `--watch` (`-w`): the table",
         "is redrawn; with `-o json` each change is printed as one line (JSON Lines), with",
         "`-o yaml` as one `---` document.",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from roost.cli._api import api_url, call
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._inputs import part
 from roost.cli._options import ApiOpt, JsonOpt, ProjectOpt
 from roost.cli._output import console
@@ -67,10 +68,22 @@ def create(
 
 
 @token_app.command("list")
-def list_tokens(project: ProjectOpt = None, api: ApiOpt = None, as_json: JsonOpt = False) -> None:
-    """Every token with its roles, expiry and last use (never the token itself)."""
+def list_tokens(
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
+    as_json: JsonOpt = False,
+    output: FormatOpt = None,
+) -> None:
+    """Every token with its roles, expiry and last use (never the token itself). ``--json``
+    prints the API's bare list, as before ``-o``; ``-o json`` the documented TokenList."""
+    fmt = chosen(output)
     base = api_url(api, project)
     tokens: list[dict[str, Any]] = call("GET", f"{base}/api/v1/auth/tokens")
+    if fmt is not None:
+        from roost.cli._shapes_ops import TokenList
+
+        emit(TokenList.model_validate({"items": tokens}), fmt)
+        return
     if as_json:
         typer.echo(json.dumps(tokens, sort_keys=True))
         return
@@ -152,11 +165,19 @@ def list_roles(
     project: ProjectOpt = None,
     api: ApiOpt = None,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
 ) -> None:
-    """Every role binding."""
+    """Every role binding. ``--json`` prints the API's bare list, as before ``-o``; ``-o json``
+    the documented RoleList."""
+    fmt = chosen(output)
     base = api_url(api, project)
     params = {"subject": subject} if subject else None
     rows: list[dict[str, Any]] = call("GET", f"{base}/api/v1/auth/roles", params=params)
+    if fmt is not None:
+        from roost.cli._shapes_ops import RoleList
+
+        emit(RoleList.model_validate({"items": rows}), fmt)
+        return
     if as_json:
         typer.echo(json.dumps(rows, sort_keys=True))
         return

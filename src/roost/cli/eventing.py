@@ -5,19 +5,22 @@ The bus commands go through the running control plane's API (it delivers; the CL
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.tree import Tree
 
 from roost.cli import state
 from roost.cli._api import act_as, api_url, call
-from roost.cli._formats import FormatOpt
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._inputs import part
 from roost.cli._options import ApiOpt, DatabaseOpt, JsonOpt, LimitOpt, ProjectOpt
 from roost.cli._output import console, fail
 from roost.cli._people import AsOpt
 from roost.cli._tables import Table
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 events_app = typer.Typer(
     help="The audit log, and the event bus: dead letters, traces, triggers.",
@@ -64,8 +67,17 @@ def events(
     )
 
 
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True))
+def _emitted(found: dict[str, Any], shape: str, output: str | None, as_json: bool) -> bool:
+    """Print the API's document as ``shape`` if a format was asked for (``--json`` is
+    ``-o json``); False: show it for people."""
+    fmt = chosen(output, as_json)
+    if fmt is None:
+        return False
+    from roost.cli._shapes import SHAPES
+
+    model: type[BaseModel] = SHAPES[shape]
+    emit(model.model_validate(found), fmt)
+    return True
 
 
 @dlq_app.command("list")
@@ -73,14 +85,15 @@ def dlq_list(
     trigger: TriggerOpt = None,
     limit: LimitOpt = 100,
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
     project: ProjectOpt = None,
     api: ApiOpt = None,
 ) -> None:
     """Dead deliveries, oldest first."""
+    chosen(output)  # a bad -o is refused before the API is asked
     params = {"limit": str(limit)} | ({"trigger": trigger} if trigger else {})
     found = call("GET", f"{api_url(api, project)}/api/v1/events/dlq", params=params)
-    if as_json:
-        _print_json(found)
+    if _emitted(found, "events dlq list", output, as_json):
         return
     table = Table("id", "trigger", "event", "type", "attempts", "last error", title="dead letters")
     for d in found["deliveries"]:
@@ -96,13 +109,14 @@ def dlq_list(
 def dlq_show(
     delivery: Annotated[str, typer.Argument(help="A delivery id (or unique prefix).")],
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
     project: ProjectOpt = None,
     api: ApiOpt = None,
 ) -> None:
     """One delivery: its event, every attempt, the last error."""
+    chosen(output)
     d = call("GET", f"{api_url(api, project)}/api/v1/events/dlq/{part(delivery)}")
-    if as_json:
-        _print_json(d)
+    if _emitted(d, "events dlq show", output, as_json):
         return
     console.print(
         f"delivery {d['id']} of event {d['event_id']} ({d['event_type']}) to trigger "
@@ -162,13 +176,14 @@ def dlq_purge(
 def trace(
     event: Annotated[str, typer.Argument(help="An event id (or unique prefix).")],
     as_json: JsonOpt = False,
+    output: FormatOpt = None,
     project: ProjectOpt = None,
     api: ApiOpt = None,
 ) -> None:
     """The tree of what followed from an event: triggers, attempts, actions, new events."""
+    chosen(output)
     found = call("GET", f"{api_url(api, project)}/api/v1/events/trace/{part(event)}")
-    if as_json:
-        _print_json(found)
+    if _emitted(found, "events trace", output, as_json):
         return
     tree = Tree(_event_label(found["root"]))
     _grow(tree, found["root"])
@@ -205,14 +220,18 @@ def _grow(tree: Tree, node: dict[str, Any]) -> None:
 
 @triggers_app.callback()
 def triggers(
-    ctx: typer.Context, as_json: JsonOpt = False, project: ProjectOpt = None, api: ApiOpt = None
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    output: FormatOpt = None,
+    project: ProjectOpt = None,
+    api: ApiOpt = None,
 ) -> None:
     """roost.yaml's triggers: their sinks, deliveries by state, suspensions."""
     if ctx.invoked_subcommand is not None:
         return
+    chosen(output)
     found = call("GET", f"{api_url(api, project)}/api/v1/events/triggers")
-    if as_json:
-        _print_json(found)
+    if _emitted(found, "events triggers", output, as_json):
         return
     table = Table("trigger", "sink", "state", "deliveries", title="triggers")
     for t in found["triggers"]:

@@ -7,11 +7,12 @@ They work on the project's key file directly (``.roost/identity/``), with or wit
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from roost._util import event_catalog as events
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import ProjectOpt
 from roost.cli._output import console, fail, user_errors
 from roost.cli._people import AsOpt, who
@@ -27,9 +28,10 @@ identity_app = typer.Typer(
 
 
 @identity_app.command("keys")
-def keys(project: ProjectOpt = None) -> None:
+def keys(project: ProjectOpt = None, output: FormatOpt = None) -> None:
     """The published signing keys: the active one and retired ones whose tokens may still be
     valid (the JWKS at /.well-known/jwks.json lists the same)."""
+    fmt = chosen(output)
     from roost.control.wiring import identity_keys
     from roost.control.workspace import open_workspace
     from roost.identity import KeyStoreError
@@ -42,12 +44,40 @@ def keys(project: ProjectOpt = None) -> None:
         except KeyStoreError as exc:
             fail(str(exc), hint=exc.hint)
     now = ws.clock.now()
+    if fmt is not None:
+        from roost.cli._shapes_ops import SigningKeyItem, SigningKeyList
+
+        def iso(when: datetime | None) -> str | None:
+            return when.isoformat() if when is not None else None
+
+        items = [
+            SigningKeyItem(
+                kid=key.kid,
+                created_at=key.created_at.isoformat(),
+                state=_word(key, now),
+                signs_from=iso(key.signs_from),
+                retired_at=iso(key.retired_at),
+                verify_until=iso(key.verify_until),
+            )
+            for key in published
+        ]
+        emit(SigningKeyList(items=items), fmt)
+        return
     table = Table("kid", "created", "state", title="workload identity signing keys")
     for key in published:
         table.add_row(key.kid, key.created_at.isoformat(timespec="seconds"), _state(key, now))
     console.print(table)
     if not published:
         console.print("no key yet: `roost serve` makes the first one", markup=False)
+
+
+def _word(key: PublicKey, now: datetime) -> Literal["published", "active", "retiring", "retired"]:
+    """The key's state in one word (the same cases as :func:`_state`)."""
+    if key.signs_from is not None and key.signs_from > now:
+        return "published"
+    if key.retired_at is None or key.verify_until is None:
+        return "active"
+    return "retiring" if key.retired_at > now else "retired"
 
 
 def _state(key: PublicKey, now: datetime) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from roost._util import event_catalog as events
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, fail, user_errors
 from roost.cli._people import AsOpt, who
@@ -90,10 +91,25 @@ def release(
     console.print(f"released {digest}: it may be deployed again", markup=False)
 
 
-def quarantined(project: ProjectOpt = None) -> None:
+def quarantined(project: ProjectOpt = None, output: FormatOpt = None) -> None:
     """List quarantined digests."""
+    fmt = chosen(output)
     with _workspace(project) as ws, user_errors():
         records = ws.store.quarantines.list()
+    if fmt is not None:
+        from roost.cli._shapes_ops import QuarantineItem, QuarantineList
+
+        items = [
+            QuarantineItem(
+                digest=r.digest,
+                reason=r.reason,
+                quarantined_by=r.quarantined_by,
+                quarantined_at=r.quarantined_at.isoformat(),
+            )
+            for r in records
+        ]
+        emit(QuarantineList(items=items), fmt)
+        return
     if not records:
         console.print("no artifact is quarantined", markup=False)
         return

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import ProjectOpt
 from roost.cli._output import EXIT_INVALID, console, err_console, fail, user_errors
 from roost.cli._tables import Table
@@ -62,12 +63,33 @@ def _when(at: datetime, zone: tzinfo) -> str:
 
 
 @schedule_app.command("list")
-def list_schedules(project: ProjectOpt = None, tz: TzOpt = None) -> None:
+def list_schedules(project: ProjectOpt = None, tz: TzOpt = None, output: FormatOpt = None) -> None:
     """Every schedule with its next run in its own zone, in UTC and in yours."""
     from roost.schedules import next_fires
     from roost.schedules.timing import zone_of
 
+    fmt = chosen(output)
     spec = _project(project)
+    if fmt is not None:
+        from roost.cli._shapes_ops import ScheduleItem, ScheduleList
+
+        items = []
+        for name, schedule in spec.schedules.items():
+            (fire,) = next_fires(
+                schedule.cron, schedule.timezone, schedule.dst, after=_now(), count=1
+            )
+            items.append(
+                ScheduleItem(
+                    name=name,
+                    cron=schedule.cron,
+                    timezone=schedule.timezone,
+                    action=schedule.action,
+                    next_at=fire.at.astimezone(UTC).isoformat(),
+                    next_at_zone=fire.at.astimezone(zone_of(schedule.timezone)).isoformat(),
+                )
+            )
+        emit(ScheduleList(items=items), fmt)
+        return
     viewer, viewer_name = _viewer(tz)
     if not spec.schedules:
         console.print("no schedules in roost.yaml", markup=False)
@@ -94,17 +116,42 @@ def next_runs(
     count: Annotated[int, typer.Option("-n", "--count", min=1, max=1000, help="How many.")] = 10,
     project: ProjectOpt = None,
     tz: TzOpt = None,
+    output: FormatOpt = None,
 ) -> None:
     """The next N runs of NAME in its zone, in UTC and in yours (DST gaps and overlaps marked)."""
     from roost.schedules import next_fires
     from roost.schedules.timing import zone_of
     from roost.spec._issues import did_you_mean
 
+    fmt = chosen(output)
     spec = _project(project)
     schedule = spec.schedules.get(name)
     if schedule is None:
         hint = did_you_mean(name, spec.schedules, listing="schedules are") or "none in roost.yaml"
         fail(f"no schedule {name!r}", hint=hint, code=EXIT_INVALID)
+    if fmt is not None:
+        from roost.cli._shapes_ops import ScheduleFire, ScheduleNext
+
+        its = zone_of(schedule.timezone)
+        fired = next_fires(
+            schedule.cron, schedule.timezone, schedule.dst, after=_now(), count=count
+        )
+        shape = ScheduleNext(
+            schedule=name,
+            cron=schedule.cron,
+            timezone=schedule.timezone,
+            action=schedule.action,
+            items=[
+                ScheduleFire(
+                    at=f.at.astimezone(UTC).isoformat(),
+                    at_zone=f.at.astimezone(its).isoformat(),
+                    note=f.note,
+                )
+                for f in fired
+            ],
+        )
+        emit(shape, fmt)
+        return
     viewer, viewer_name = _viewer(tz)
     zone = zone_of(schedule.timezone)
     table = Table("#", f"{schedule.timezone}", "UTC", viewer_name, "note")
@@ -151,12 +198,32 @@ def runs(
     name: Annotated[str | None, typer.Argument(help="One schedule (default: all).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 20,
     project: ProjectOpt = None,
+    output: FormatOpt = None,
 ) -> None:
     """The latest run records (claimed ticks), newest first."""
     from roost.control.workspace import open_workspace
 
+    fmt = chosen(output)
     with user_errors(), open_workspace(project) as ws:
         records = ws.store.schedule_runs.list(name, limit=limit)
+    if fmt is not None:
+        from roost.cli._shapes_ops import ScheduleRunItem, ScheduleRunList
+
+        items = [
+            ScheduleRunItem(
+                schedule=r.schedule,
+                scheduled_at=r.scheduled_at.isoformat(),
+                status=r.status,
+                claimed_by=r.claimed_by,
+                fencing_token=r.fencing_token,
+                started_at=r.started_at.isoformat(),
+                finished_at=r.finished_at.isoformat() if r.finished_at else None,
+                detail=r.detail,
+            )
+            for r in records
+        ]
+        emit(ScheduleRunList(items=items), fmt)
+        return
     if not records:
         console.print("no schedule has run yet", markup=False)
         return

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from roost.cli._formats import FormatOpt, chosen, emit
 from roost.cli._options import DatabaseOpt, ProjectOpt
 from roost.cli._output import console, fail, user_errors
 from roost.cli._people import AsOpt, who
@@ -130,11 +131,31 @@ def vault_environments(project: Path | None) -> list[str]:
 
 
 @secret_app.command("list")
-def list_secrets(project: ProjectOpt = None, database_url: DatabaseOpt = None) -> None:
+def list_secrets(
+    project: ProjectOpt = None, database_url: DatabaseOpt = None, output: FormatOpt = None
+) -> None:
     """Every stored secret: its latest version and environments (never a value). Names
     env:VAR and file:path are values that releases sealed when they were cut."""
+    fmt = chosen(output)
     with _vault(project, database_url) as vault:
         found = vault.names()
+    if fmt is not None:
+        from roost.cli._shapes_ops import SecretItem, SecretList
+
+        items = [
+            SecretItem(
+                name=name,
+                latest_version=versions[0].version,
+                versions=len(versions),
+                environments=sorted({v.scope or "*" for v in versions}),
+                latest_digest=versions[0].digest,
+                updated_at=versions[0].created_at.isoformat(),
+                updated_by=versions[0].created_by,
+            )
+            for name, versions in found.items()
+        ]
+        emit(SecretList(items=items), fmt)
+        return
     table = Table("secret", "latest", "versions", "environments", "updated", "by", title="secrets")
     for name, versions in found.items():
         latest = versions[0]
@@ -155,12 +176,29 @@ def versions(
     name: Annotated[str, typer.Argument(help="Secret name.")],
     project: ProjectOpt = None,
     database_url: DatabaseOpt = None,
+    output: FormatOpt = None,
 ) -> None:
     """The versions of secret NAME, newest first, with keyed digests (never values)."""
+    fmt = chosen(output)
     with _vault(project, database_url) as vault:
         found = vault.versions(name)
     if not found:
         fail(f"no secret {name!r}", hint="`roost secret list` shows them", code=2)
+    if fmt is not None:
+        from roost.cli._shapes_ops import SecretVersionItem, SecretVersionList
+
+        items = [
+            SecretVersionItem(
+                version=r.version,
+                environment=r.scope or "*",
+                digest=r.digest,
+                created_at=r.created_at.isoformat(),
+                created_by=r.created_by,
+            )
+            for r in found
+        ]
+        emit(SecretVersionList(name=name, items=items), fmt)
+        return
     table = Table("version", "environment", "created", "by", "digest", title=name)
     for record in found:
         table.add_row(
