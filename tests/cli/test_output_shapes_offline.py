@@ -36,6 +36,10 @@ schedules:
     dst: {gap: skip, overlap: once}
     action: stop-environment
     params: {environment: dev}
+triggers:
+  - name: page
+    filters: [{prefix: {type: dev.roost.}}]
+    webhook: {url: "http://127.0.0.1:9/hook"}
 """
 VALUE = "pw-7c41d2e9a0b35f86"
 DIGEST = "sha256:" + "ab" * 32
@@ -275,3 +279,60 @@ def test_token_and_role_list_wrap_the_api_list() -> None:
     roles = _shaped("role list")
     assert (roles["kind"], roles["items"]) == ("RoleList", API["/api/v1/auth/roles"])
     assert json.loads(_invoke("role", "list", "--json")) == API["/api/v1/auth/roles"]
+
+
+def test_the_api_documents_themselves_validate_and_json_is_o_json(root: Path) -> None:
+    """The same commands against the real routes (an in-process app on a temporary store): a
+    dead delivery, its trace, the triggers, tokens and roles as the API builds them."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    import httpx
+    from tests._auth import admin_headers
+
+    from roost.api.app import create_app
+    from roost.control.workspace import open_workspace
+    from roost.store.deliveries import DEAD, NewDelivery
+
+    with open_workspace(root) as ws:
+        event = ws.store.events.append("dev.roost.test.happened", source="tests", subject="web")
+        (delivery,) = ws.store.deliveries.enqueue(
+            [NewDelivery("page", event.to_cloudevent(), "c-1", None, 0)]
+        )
+        ws.store.deliveries.record_attempt(
+            delivery, started_at=datetime.now(UTC), duration_ms=3.0, ok=False, status=503,
+            detail="HTTP 503", state=DEAD, next_attempt_at=None,
+        )  # fmt: skip
+        headers = admin_headers(ws.store, "admin")
+
+        def call(method: str, url: str, params: Any = None, **_: Any) -> Any:
+            async def go() -> httpx.Response:
+                transport = httpx.ASGITransport(app=create_app(ws))
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://roost", headers=headers
+                ) as client:
+                    return await client.request(method, url, params=params)
+
+            response = asyncio.run(go())
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        with pytest.MonkeyPatch.context() as mp:
+            for module in ("roost.cli.eventing", "roost.cli.access"):
+                mp.setattr(f"{module}.call", call)
+                mp.setattr(f"{module}.api_url", lambda api, project: "")
+            for command, args in (
+                ("events dlq list", ()),
+                ("events dlq show", (delivery,)),
+                ("events trace", (event.id,)),
+                ("events triggers", ()),
+            ):
+                shaped = _shaped(command, *args)
+                assert json.loads(_invoke(*command.split(), *args, "--json")) == shaped
+            (dead,) = _shaped("events dlq list")["deliveries"]
+            assert (dead["id"], dead["state"], dead["last_error"]) == (delivery, "dead", "HTTP 503")
+            assert _shaped("events trace", event.id)["root"]["event"]["id"] == event.id
+            (trigger,) = _shaped("events triggers")["triggers"]
+            assert trigger["deliveries"] == {"dead": 1}
+            assert "admin" in {t["name"] for t in _shaped("token list")["items"]}
+            assert isinstance(_shaped("role list")["items"], list)
