@@ -5,6 +5,7 @@ The bus commands go through the running control plane's API (it delivers; the CL
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -133,13 +134,23 @@ def dlq_show(
     console.print(json.dumps(d["event"], indent=2, sort_keys=True), markup=False)
 
 
-def _select(
-    ids: list[str] | None, trigger: str | None, all_: bool, as_: str | None
-) -> dict[str, Any]:
+def _act_on_dead(
+    action: str,
+    ids: list[str] | None,
+    trigger: str | None,
+    all_: bool,
+    *,
+    project: Path | None,
+    api: str | None,
+    as_: str | None,
+) -> int:
+    """POST the selection to ``/events/dlq/{action}``; how many deliveries it touched."""
     if not ids and not all_:
         fail("name the deliveries to act on, or pass --all", hint="`roost events dlq list`", code=2)
     act_as(as_)
-    return {"ids": ids or [], "trigger": trigger, "all": all_}
+    body = {"ids": ids or [], "trigger": trigger, "all": all_}
+    done = call("POST", f"{api_url(api, project)}/api/v1/events/dlq/{action}", json=body)
+    return int(done["replayed" if action == "replay" else "purged"])
 
 
 @dlq_app.command("replay")
@@ -152,9 +163,8 @@ def dlq_replay(
     as_: AsOpt = None,
 ) -> None:
     """Deliver dead deliveries again (after the fix), with a fresh retry budget."""
-    body = _select(ids, trigger, all_, as_)
-    done = call("POST", f"{api_url(api, project)}/api/v1/events/dlq/replay", json=body)
-    console.print(f"replaying {done['replayed']} delivery(ies)", markup=False)
+    count = _act_on_dead("replay", ids, trigger, all_, project=project, api=api, as_=as_)
+    console.print(f"replaying {count} delivery(ies)", markup=False)
 
 
 @dlq_app.command("purge")
@@ -167,9 +177,8 @@ def dlq_purge(
     as_: AsOpt = None,
 ) -> None:
     """Delete dead deliveries for good."""
-    body = _select(ids, trigger, all_, as_)
-    done = call("POST", f"{api_url(api, project)}/api/v1/events/dlq/purge", json=body)
-    console.print(f"purged {done['purged']} delivery(ies)", markup=False)
+    count = _act_on_dead("purge", ids, trigger, all_, project=project, api=api, as_=as_)
+    console.print(f"purged {count} delivery(ies)", markup=False)
 
 
 @events_app.command("trace")

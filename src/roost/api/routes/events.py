@@ -97,19 +97,26 @@ def _resolve(ws: Workspace, body: DlqSelection) -> list[str]:
     return [ws.store.deliveries.find(text).id for text in body.ids]
 
 
+def _record(
+    ws: Workspace, kind: str, body: DlqSelection, ids: list[str], count: int, actor: str
+) -> None:
+    """Audit a replay or purge that touched something (who, which deliveries, how many)."""
+    if count:
+        ws.store.events.append(
+            kind,
+            source=catalog.SOURCE_EVENTS,
+            subject=body.trigger,
+            data={"deliveries": ids or "all", "count": count},
+            actor=actor,
+        )
+
+
 @router.post("/events/dlq/replay")
 def dlq_replay(ws: WorkspaceDep, principal: ProjectOperator, body: DlqSelection) -> dict[str, Any]:
     """Deliver dead deliveries again, with a fresh retry budget."""
     ids = _resolve(ws, body)
     count = ws.store.deliveries.replay(ids, trigger=body.trigger)
-    if count:
-        ws.store.events.append(
-            catalog.DLQ_REPLAYED,
-            source=catalog.SOURCE_EVENTS,
-            subject=body.trigger,
-            data={"deliveries": ids or "all", "count": count},
-            actor=principal.actor,
-        )
+    _record(ws, catalog.DLQ_REPLAYED, body, ids, count, principal.actor)
     return {"replayed": count}
 
 
@@ -118,14 +125,7 @@ def dlq_purge(ws: WorkspaceDep, principal: ProjectOperator, body: DlqSelection) 
     """Delete dead deliveries for good."""
     ids = _resolve(ws, body)
     count = ws.store.deliveries.purge(ids, trigger=body.trigger)
-    if count:
-        ws.store.events.append(
-            catalog.DLQ_PURGED,
-            source=catalog.SOURCE_EVENTS,
-            subject=body.trigger,
-            data={"deliveries": ids or "all", "count": count},
-            actor=principal.actor,
-        )
+    _record(ws, catalog.DLQ_PURGED, body, ids, count, principal.actor)
     return {"purged": count}
 
 
